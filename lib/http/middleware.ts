@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { Logger } from '../logger';
+import { HttpError, errorBody } from './errors';
+
+export const REQUEST_ID = 'x-request-id';
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    id: string;
+    log: Logger;
+  }
+}
+
+/**
+ * Accepts the caller's request id when it is safe to log and echo, otherwise makes one; logs one line per request.
+ */
+export function requestContext(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.headers[REQUEST_ID];
+    const id = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    req.id = id;
+    req.log = logger.child({ requestId: id });
+    res.setHeader(REQUEST_ID, id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      req.log.info({ method: req.method, path: req.originalUrl, status: res.statusCode, ms }, 'request');
+    });
+    next();
+  };
+}
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** JSON bodies up to 1 MB; parse failures become 4xx JSON errors in `errorHandler`. */
+export function jsonBody(): RequestHandler {
+  return express.json({ limit: MAX_BODY_BYTES, strict: false, type: ['application/json', 'application/*+json'] });
+}
+
+/** body-parser's error types, mapped to the contract's codes. */
+const BODY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  'entity.parse.failed': { status: 400, code: 'invalid_json', message: 'request body is not valid JSON' },
+  'entity.too.large': { status: 413, code: 'payload_too_large', message: 'request body exceeds 1 MB' },
+  'encoding.unsupported': { status: 415, code: 'unsupported_encoding', message: 'unsupported content encoding' },
+  'charset.unsupported': { status: 415, code: 'unsupported_charset', message: 'unsupported charset' },
+  'request.aborted': { status: 400, code: 'request_aborted', message: 'request aborted by the client' },
+  'request.size.invalid': { status: 400, code: 'invalid_body', message: 'request size did not match content-length' },
+  'stream.encoding.set': { status: 400, code: 'invalid_body', message: 'request body could not be read' },
+};
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  res.status(404).json(errorBody('not_found', `no route for ${req.method} ${req.path}`));
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const log = req.log ?? logger;
+    if (res.headersSent) {
+      log.error({ err }, 'error after response started');
+      res.destroy();
+      return;
+    }
+    if (err instanceof HttpError) {
+      for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+      res.status(err.status).json(errorBody(err.code, err.message, err.details));
+      return;
+    }
+    const bodyError = typeof err?.type === 'string' ? BODY_ERRORS[err.type] : undefined;
+    if (bodyError) {
+      res.status(bodyError.status).json(errorBody(bodyError.code, bodyError.message));
+      return;
+    }
+    if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
+      res.status(err.status).json(errorBody('bad_request', String(err.message ?? 'bad request')));
+      return;
+    }
+    log.error({ err }, 'unhandled error');
+    res.status(500).json(errorBody('internal_error', 'internal error'));
+  };
+}
