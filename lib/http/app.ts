@@ -1,0 +1,40 @@
+import express, { type Express, type Router } from 'express';
+import type { Logger } from '../logger';
+import { errorBody } from './errors';
+import { errorHandler, jsonBody, notFoundHandler, requestContext } from './middleware';
+
+export interface ServiceAppOptions {
+  logger: Logger;
+  /** Feature routers, mounted in order after the common middleware. */
+  routers: Router[];
+  /** Answers whether the service can do its job (usually: the database answers). */
+  health: () => Promise<void>;
+  /** Extra middleware that must run before the body parser (e.g. metrics). */
+  before?: express.RequestHandler[];
+}
+
+/**
+ * The same HTTP shell for the monolith and every service: request ids, JSON bodies up to 1 MB, `GET /health`,
+ * JSON errors for everything including bad input, 404 for unknown routes.
+ */
+export function createServiceApp(options: ServiceAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(options.logger));
+  for (const mw of options.before ?? []) app.use(mw);
+  app.get('/health', async (req, res) => {
+    try {
+      await options.health();
+      res.json({ status: 'ok' });
+    } catch (err) {
+      req.log.warn({ err }, 'health check failed');
+      res.status(503).json({ status: 'unavailable', ...errorBody('unhealthy', String((err as Error)?.message ?? err)) });
+    }
+  });
+  app.use(jsonBody());
+  for (const router of options.routers) app.use(router);
+  app.use(notFoundHandler);
+  app.use(errorHandler(options.logger));
+  return app;
+}
