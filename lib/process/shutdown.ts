@@ -27,3 +27,20 @@ export function onShutdown(logger: Logger, closers: Closer[]): void {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
+
+/**
+ * A supervised child (started by `strangler up`) runs in its own process group so Ctrl-C reaches only the
+ * supervisor, which stops everything in order. If the supervisor dies without that, the child exits by itself.
+ */
+export function exitWithParent(logger: Logger, parentPid = Number(process.env.STRANGLER_PARENT_PID)): void {
+  if (!Number.isInteger(parentPid) || parentPid <= 0) return;
+  const timer = setInterval(() => {
+    try {
+      process.kill(parentPid, 0);
+    } catch {
+      logger.warn({ parentPid }, 'supervisor is gone, exiting');
+      process.kill(process.pid, 'SIGTERM');
+    }
+  }, 1000);
+  timer.unref();
+}
