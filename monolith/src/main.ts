@@ -1,8 +1,10 @@
+// Must stay the first import: tracing can only patch express, http and pg if it starts before they load.
+import { tracing } from '../../lib/telemetry/register';
 import { createSequelize } from '../../lib/db/sequelize';
 import { migrate } from '../../lib/db/migrator';
 import { listen } from '../../lib/http/server';
 import { createLogger } from '../../lib/logger';
-import { onShutdown } from '../../lib/process/shutdown';
+import { exitWithParent, onShutdown } from '../../lib/process/shutdown';
 import { createMonolith } from './app';
 import { loadConfig } from './config';
 import { migrations } from './db/migrations';
@@ -19,7 +21,9 @@ async function main(): Promise<void> {
   const server = await listen(monolith.app, config.PORT);
   const dispatcher = startDispatcher(monolith.services.notifications, logger, config.DISPATCH_INTERVAL_MS);
   logger.info({ url: server.url }, 'monolith listening');
-  onShutdown(logger, [() => sequelize.close(), () => dispatcher.stop(), () => server.close()]);
+  // Closers run last-first: the tracer flushes after the server has answered its final requests.
+  onShutdown(logger, [() => tracing.shutdown(), () => sequelize.close(), () => dispatcher.stop(), () => server.close()]);
+  exitWithParent(logger);
 }
 
 main().catch((err) => {

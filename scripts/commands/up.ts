@@ -54,6 +54,7 @@ export async function up(options: UpOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   const rows: string[][] = [];
+  const stateComponents: { name: string; url: string; pid?: number }[] = [];
   try {
     process.stdout.write('starting postgres…\n');
     let pg: StackPostgres;
@@ -81,10 +82,11 @@ export async function up(options: UpOptions): Promise<void> {
         throw new CliError((err as Error).message);
       }
       urls[spec.name] = `http://127.0.0.1:${spec.port}`;
+      stateComponents.push({ name: spec.name, url: urls[spec.name], pid: component.pid });
       rows.push([spec.name, urls[spec.name], `logs: ${path.relative(process.cwd(), path.join(paths.logs, `${spec.name}.log`))}`]);
     }
 
-    writeStackState({ startedAt: new Date().toISOString(), pid: process.pid, components: rows.map(([name, url]) => ({ name, url })) });
+    writeStackState({ startedAt: new Date().toISOString(), pid: process.pid, components: stateComponents });
     process.stdout.write('\nstrangler stack is up\n\n');
     printTable(['component', 'address', 'notes'], rows);
     process.stdout.write('\nCtrl-C stops everything.\n');
