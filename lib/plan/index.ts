@@ -1,0 +1,4 @@
+export * from './schema';
+export * from './load';
+export * from './routes';
+export * from './stages';
