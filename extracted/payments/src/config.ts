@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { parseConfig, port } from '../../../lib/config';
+
+const schema = z.object({
+  PORT: port(3103),
+  DATABASE_URL: z.string().url('must be a postgres:// URL of the payments database'),
+});
+
+export type PaymentsConfig = z.infer<typeof schema>;
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): PaymentsConfig => parseConfig(schema, env, 'payments service configuration');

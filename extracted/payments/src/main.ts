@@ -1,0 +1,25 @@
+import { createSequelize } from '../../../lib/db/sequelize';
+import { migrate } from '../../../lib/db/migrator';
+import { listen } from '../../../lib/http/server';
+import { createLogger } from '../../../lib/logger';
+import { exitWithParent, onShutdown } from '../../../lib/process/shutdown';
+import { createPaymentsService } from './app';
+import { loadConfig } from './config';
+import { migrations } from './db/migrations';
+
+async function main(): Promise<void> {
+  const logger = createLogger('payments');
+  const config = loadConfig();
+  const sequelize = createSequelize(config.DATABASE_URL, logger);
+  await migrate(sequelize, migrations, logger);
+  const service = createPaymentsService({ sequelize, logger });
+  const server = await listen(service.app, config.PORT);
+  logger.info({ url: server.url }, 'payments service listening');
+  onShutdown(logger, [() => sequelize.close(), () => server.close()]);
+  exitWithParent(logger);
+}
+
+main().catch((err) => {
+  console.error(`payments service failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
