@@ -1,6 +1,7 @@
 import express, { type Express, type Router } from 'express';
 import type { Logger } from '../logger';
 import { errorBody } from './errors';
+import { httpMetrics, metricsHandler } from './metrics';
 import { errorHandler, jsonBody, notFoundHandler, requestContext } from './middleware';
 
 export interface ServiceAppOptions {
@@ -9,18 +10,21 @@ export interface ServiceAppOptions {
   routers: Router[];
   /** Answers whether the service can do its job (usually: the database answers). */
   health: () => Promise<void>;
-  /** Extra middleware that must run before the body parser (e.g. metrics). */
+  /** Extra middleware that must run before the body parser (e.g. a proxy that streams bodies through). */
   before?: express.RequestHandler[];
 }
 
 /**
  * The same HTTP shell for the monolith and every service: request ids, JSON bodies up to 1 MB, `GET /health`,
- * JSON errors for everything including bad input, 404 for unknown routes.
+ * `GET /metrics` (Prometheus), JSON errors for everything including bad input, 404 for unknown routes.
  */
 export function createServiceApp(options: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(httpMetrics());
+  // Ahead of the request log: a scrape every few seconds would drown out the lines people read.
+  app.get('/metrics', metricsHandler);
   app.use(requestContext(options.logger));
   for (const mw of options.before ?? []) app.use(mw);
   app.get('/health', async (req, res) => {

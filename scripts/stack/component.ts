@@ -46,7 +46,7 @@ export class Component {
     const out = fs.openSync(this.spec.logFile, 'a');
     const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(ROOT, this.spec.entry)], {
       cwd: ROOT,
-      env: { ...process.env, STRANGLER_PARENT_PID: String(process.pid), ...this.spec.env },
+      env: { ...process.env, STRANGLER_PARENT_PID: String(process.pid), OTEL_SERVICE_NAME: this.spec.name, ...this.spec.env },
       stdio: ['ignore', out, out],
       detached: true,
     });
