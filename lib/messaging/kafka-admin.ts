@@ -1,0 +1,51 @@
+import type { Admin, Kafka } from 'kafkajs';
+import { MessagingAdminError, errorMessage } from './errors';
+import type { MessagingAdmin } from './types';
+
+export interface KafkaAdmin extends MessagingAdmin {
+  disconnect(): Promise<void>;
+}
+
+export function createKafkaAdmin(kafka: Kafka): KafkaAdmin {
+  let connecting: Promise<Admin> | undefined;
+
+  const connect = () =>
+    (connecting ??= (async () => {
+      const client = kafka.admin();
+      try {
+        await client.connect();
+      } catch (err) {
+        connecting = undefined;
+        throw err;
+      }
+      return client;
+    })());
+
+  return {
+    async ensureTopics(names: string[], partitions = 1): Promise<void> {
+      if (!Number.isInteger(partitions) || partitions < 1) {
+        throw new MessagingAdminError(`partitions must be a positive integer, got ${partitions}`, { retriable: false });
+      }
+      const topics = [...new Set(names)];
+      if (!topics.length) return;
+      try {
+        const client = await connect();
+        // Resolves false instead of failing when the topics exist already: creating is the idempotent operation.
+        await client.createTopics({
+          topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
+          waitForLeaders: true,
+        });
+      } catch (err) {
+        throw new MessagingAdminError(`could not create topics ${topics.join(', ')}: ${errorMessage(err)}`, { cause: err });
+      }
+    },
+
+    async disconnect(): Promise<void> {
+      const pending = connecting;
+      connecting = undefined;
+      if (!pending) return;
+      const client = await pending.catch(() => undefined);
+      await client?.disconnect();
+    },
+  };
+}
