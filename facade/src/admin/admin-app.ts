@@ -1,0 +1,60 @@
+import express, { type Express } from 'express';
+import { z } from 'zod';
+import { errorBody } from '../../../lib/http/errors';
+import { registry } from '../../../lib/http/metrics';
+import { errorHandler, requestContext } from '../../../lib/http/middleware';
+import { validate } from '../../../lib/http/validate';
+import type { Logger } from '../../../lib/logger';
+import { requireAdmin } from './auth';
+import type { StatusService } from './status';
+
+export const ADMIN_PREFIX = '/_strangler';
+
+const diffsQuery = z.object({
+  context: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+/**
+ * The facade's own API under /_strangler: health and metrics are open (load balancers and Prometheus scrape them);
+ * everything that tells about the migration needs the admin token. An Express app: this is not the hot path.
+ */
+export function createAdminApp(deps: { status: StatusService; adminToken: string; logger: Logger }): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(deps.logger));
+  const router = express.Router();
+
+  router.get('/health', async (_req, res) => {
+    const health = await deps.status.health();
+    res.status(health.status === 'down' ? 503 : 200).json(health);
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', registry.contentType);
+    res.send(await registry.metrics());
+  });
+
+  router.use(requireAdmin(deps.adminToken));
+
+  router.get('/status', async (_req, res) => {
+    res.json(await deps.status.status());
+  });
+
+  router.get('/diffs', async (req, res) => {
+    const q = validate(diffsQuery, req.query, 'query');
+    if (q.context !== undefined && !deps.status.hasContext(q.context)) {
+      res.status(404).json(errorBody('unknown_context', `unknown context ${JSON.stringify(q.context)}`));
+      return;
+    }
+    res.json({ items: await deps.status.diffs(q.context, q.limit) });
+  });
+
+  app.use(ADMIN_PREFIX, router);
+  app.use((req, res) => {
+    res.status(404).json(errorBody('not_found', `no admin route for ${req.method} ${req.path}`));
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,70 @@
+import type { Plan, Stage } from '../../../lib/plan';
+import type { Flags } from '../flags/flag-source';
+import type { RoutedContext } from '../routing/router';
+import type { DiffStore, StoredDiff } from '../shadow/diff-store';
+import type { ServiceOutcomes } from '../upstreams/outcomes';
+import type { UpstreamHealthChecker, UpstreamHealth } from './upstream-health';
+
+export interface ContextStatus {
+  name: string;
+  stage: Stage;
+  percent: number;
+  shadow: { sampleRate: number; compared: number; matched: number; diffs: number; diffRate: number; errors: number };
+  breaker: string;
+  routes: string[];
+  service: { url: string; requests: number; failed: number; errorRate: number };
+}
+
+export interface FacadeHealth {
+  status: 'ok' | 'degraded' | 'down';
+  facade: 'ok';
+  unleash: { state: string; lastSyncAt?: string; lastError?: string };
+  upstreams: Record<string, UpstreamHealth>;
+}
+
+/** Everything the admin API, the CLI and the dashboard read about the migration's live state. */
+export class StatusService {
+  constructor(
+    private readonly plan: Plan,
+    private readonly contexts: Map<string, RoutedContext>,
+    private readonly flags: Flags,
+    private readonly store: DiffStore,
+    private readonly outcomes: ServiceOutcomes,
+    private readonly upstreamHealth: UpstreamHealthChecker,
+  ) {}
+
+  hasContext(name: string): boolean {
+    return this.contexts.has(name);
+  }
+
+  async health(): Promise<FacadeHealth> {
+    const unleash = this.flags.health();
+    const upstreams = await this.upstreamHealth.check();
+    // No flags at all means every context silently falls back to the monolith: serving, but not as planned.
+    const degraded = unleash.state === 'none' || Object.values(upstreams).some((u) => u.status !== 'ok');
+    return { status: degraded ? 'degraded' : 'ok', facade: 'ok', unleash, upstreams };
+  }
+
+  async status(): Promise<{ contexts: ContextStatus[]; unleash: ReturnType<Flags['health']> }> {
+    const counts = await this.store.counts();
+    const contexts = Object.entries(this.plan.contexts).map(([name, ctx]) => {
+      const state = this.flags.state(name);
+      const c = counts.contexts[name] ?? { compared: 0, matched: 0, diffs: 0, errors: 0, diffRate: 0 };
+      const outcome = this.outcomes.total(name);
+      return {
+        name,
+        stage: state.stage,
+        percent: state.percent,
+        shadow: { sampleRate: state.shadowRate, compared: c.compared, matched: c.matched, diffs: c.diffs, diffRate: c.diffRate, errors: c.errors },
+        breaker: this.contexts.get(name)!.breaker.state,
+        routes: ctx.routes.map((r) => r.source),
+        service: { url: ctx.service.url, ...outcome },
+      };
+    });
+    return { contexts, unleash: this.flags.health() };
+  }
+
+  diffs(context: string | undefined, limit: number): Promise<StoredDiff[]> {
+    return this.store.list({ context, limit });
+  }
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { optionalString, parseConfig, port } from '../../lib/config';
+
+const ms = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+const schema = z.object({
+  PORT: port(8080),
+  STRANGLER_PLAN: optionalString(),
+  /** The facade's own database: shadow diffs and their counts. */
+  FACADE_DATABASE_URL: z.string().url('must be a postgres:// URL of the facade database'),
+  STRANGLER_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  UNLEASH_URL: optionalString().pipe(z.string().url('must be the Unleash server URL, e.g. http://127.0.0.1:4242').optional()),
+  UNLEASH_CLIENT_TOKEN: optionalString(),
+  // Unleash bumps its revision on a 1 s timer; polling at 500 ms keeps a flip under 2 s end to end.
+  UNLEASH_REFRESH_MS: ms(500),
+  UNLEASH_BACKUP_DIR: optionalString(),
+  /** When set, `Authorization: Bearer <HS256 JWT>` is verified and its `sub` is the user for stickiness. */
+  JWT_SECRET: optionalString(),
+  UPSTREAM_TIMEOUT_MS: ms(10_000),
+  SHADOW_TIMEOUT_MS: ms(5_000),
+  SHADOW_CONCURRENCY: z.coerce.number().int().min(1).default(64),
+  BREAKER_RESET_MS: ms(5_000),
+  BREAKER_ERROR_PERCENT: z.coerce.number().min(1).max(100).default(50),
+  BREAKER_VOLUME: z.coerce.number().int().min(1).default(5),
+});
+
+export type FacadeConfig = z.infer<typeof schema>;
+
+export const loadFacadeConfig = (env: NodeJS.ProcessEnv = process.env): FacadeConfig => parseConfig(schema, env, 'facade configuration');

@@ -1,0 +1,83 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { registry } from '../../lib/http/metrics';
+import { STAGES, type Stage } from '../../lib/plan';
+
+/**
+ * The facade's Prometheus metrics, on the process registry (served at /_strangler/metrics). Label children are
+ * cached by key so the hot path does a Map lookup, not prom-client's label hashing.
+ */
+const requests = new Counter({
+  name: 'strangler_facade_requests_total',
+  help: 'Requests answered by the facade, by context, upstream and status.',
+  labelNames: ['context', 'upstream', 'status'],
+  registers: [registry],
+});
+
+const latency = new Histogram({
+  name: 'strangler_facade_request_duration_seconds',
+  help: 'Time from receiving a request to finishing its response, by context and upstream.',
+  labelNames: ['context', 'upstream'],
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+const shadowOutcomes = new Counter({
+  name: 'strangler_shadow_comparisons_total',
+  help: 'Shadow comparisons by context and outcome (matched, diff, error, skipped).',
+  labelNames: ['context', 'outcome'],
+  registers: [registry],
+});
+
+const breakerState = new Gauge({
+  name: 'strangler_breaker_open',
+  help: '1 when the circuit breaker of the context\'s service is open (0.5 half-open), else 0.',
+  labelNames: ['context'],
+  registers: [registry],
+});
+
+const stageGauge = new Gauge({
+  name: 'strangler_context_stage',
+  help: 'Current stage of each context: 1 for the active stage label, 0 for the others.',
+  labelNames: ['context', 'stage'],
+  registers: [registry],
+});
+
+const percentGauge = new Gauge({
+  name: 'strangler_context_service_percent',
+  help: 'Share of the context\'s traffic routed to its service (0–100).',
+  labelNames: ['context'],
+  registers: [registry],
+});
+
+const counterChildren = new Map<string, { inc(): void }>();
+const histogramChildren = new Map<string, { observe(v: number): void }>();
+
+export function recordRequest(context: string, upstream: string, status: number, seconds: number): void {
+  const key = `${context}\u0000${upstream}\u0000${status}`;
+  let c = counterChildren.get(key);
+  if (!c) {
+    c = requests.labels(context, upstream, String(status));
+    counterChildren.set(key, c);
+  }
+  c.inc();
+  const hkey = `${context}\u0000${upstream}`;
+  let h = histogramChildren.get(hkey);
+  if (!h) {
+    h = latency.labels(context, upstream);
+    histogramChildren.set(hkey, h);
+  }
+  h.observe(seconds);
+}
+
+export function recordShadow(context: string, outcome: 'matched' | 'diff' | 'error' | 'skipped'): void {
+  shadowOutcomes.labels(context, outcome).inc();
+}
+
+export function recordBreaker(context: string, state: 'closed' | 'open' | 'half_open'): void {
+  breakerState.labels(context).set(state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0);
+}
+
+export function recordStage(context: string, stage: Stage, percent: number): void {
+  for (const s of STAGES) stageGauge.labels(context, s).set(s === stage ? 1 : 0);
+  percentGauge.labels(context).set(percent);
+}

@@ -1,0 +1,63 @@
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import httpProxy from 'http-proxy';
+
+export interface Upstream {
+  /** `monolith` or the context name: what `x-strangler-upstream` says. */
+  name: string;
+  url: URL;
+  agent: http.Agent;
+}
+
+export function upstream(name: string, url: string, maxSockets = 512): Upstream {
+  return { name, url: new URL(url), agent: new http.Agent({ keepAlive: true, maxSockets, keepAliveMsecs: 1000 }) };
+}
+
+type ResponseHook = (proxyRes: http.IncomingMessage) => void;
+const HOOK = Symbol('strangler.responseHook');
+type HookedRequest = http.IncomingMessage & { [HOOK]?: ResponseHook };
+
+/**
+ * The proxying engine: http-proxy (the engine under http-proxy-middleware), created once, with a keep-alive agent
+ * per upstream. Without a body buffer the request streams through untouched; with one, those exact bytes are sent.
+ */
+export class Forwarder {
+  private readonly proxy: httpProxy;
+
+  constructor(private readonly timeoutMs: number) {
+    this.proxy = httpProxy.createProxyServer({ xfwd: true, proxyTimeout: timeoutMs, ws: false });
+    this.proxy.on('proxyRes', (proxyRes, req) => {
+      const hook = (req as HookedRequest)[HOOK];
+      if (hook) hook(proxyRes);
+    });
+    // Errors are delivered to each call's callback; this guards against anything emitted outside one.
+    this.proxy.on('error', () => undefined);
+  }
+
+  forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    target: Upstream,
+    options: { body?: Buffer; onResponse?: ResponseHook },
+    onError: (err: NodeJS.ErrnoException) => void,
+  ): void {
+    (req as HookedRequest)[HOOK] = options.onResponse;
+    this.proxy.web(
+      req,
+      res,
+      {
+        target: target.url as unknown as string,
+        agent: target.agent,
+        buffer: options.body ? Readable.from([options.body]) : undefined,
+      },
+      (err) => onError(err as NodeJS.ErrnoException),
+    );
+  }
+
+  close(): void {
+    this.proxy.close();
+  }
+}
+
+/** An empty body for re-sending a request whose stream was already consumed (a GET fallback). */
+export const EMPTY_BODY = Buffer.alloc(0);

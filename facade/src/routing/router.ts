@@ -1,0 +1,194 @@
+import type http from 'node:http';
+import type { Logger } from '../../../lib/logger';
+import { RouteTable, type Plan } from '../../../lib/plan';
+import type { Flags } from '../flags/flag-source';
+import { recordRequest } from '../metrics';
+import { tapResponse } from '../shadow/capture';
+import type { Captured } from '../shadow/compare';
+import type { ShadowContext, Shadower } from '../shadow/shadower';
+import { UpstreamServerError, isOpenBreakerError, type UpstreamBreaker } from '../upstreams/breaker';
+import type { ServiceOutcomes } from '../upstreams/outcomes';
+import { MAX_BODY_BYTES, BodyTooLargeError, declaredTooLarge, hasUndeclaredBody, readBody } from './body';
+import { EMPTY_BODY, type Forwarder, type Upstream } from './forwarder';
+import { ensureRequestId, ensureTraceparent, isSafeMethod, stripStranglerHeaders, userIdOf } from './request-meta';
+import { sendError } from './respond';
+
+export interface RoutedContext {
+  name: string;
+  service: Upstream;
+  breaker: UpstreamBreaker;
+  shadow: ShadowContext;
+}
+
+export const HEADER_UPSTREAM = 'x-strangler-upstream';
+export const HEADER_CONTEXT = 'x-strangler-context';
+export const HEADER_FALLBACK = 'x-strangler-fallback';
+
+/**
+ * The hot path. Per request: strip client-sent `x-strangler-*`, make sure of a request id and trace context, find
+ * the most specific plan route, ask the flags where it goes, and proxy — streaming, unless the request is shadowed
+ * (its body is then held, at most 1 MB, so the exact bytes can be sent twice). No Express here: its per-request cost
+ * would halve throughput; the admin API is a separate Express app.
+ */
+export class FacadeRouter {
+  private readonly routes: RouteTable<RoutedContext>;
+
+  constructor(
+    plan: Plan,
+    private readonly contexts: Map<string, RoutedContext>,
+    private readonly monolith: Upstream,
+    private readonly flags: Flags,
+    private readonly forwarder: Forwarder,
+    private readonly shadower: Shadower,
+    private readonly outcomes: ServiceOutcomes,
+    private readonly logger: Logger,
+    private readonly jwtSecret?: string,
+  ) {
+    const entries = [];
+    for (const [name, ctx] of Object.entries(plan.contexts)) {
+      for (const pattern of ctx.routes) entries.push({ pattern, value: contexts.get(name)! });
+    }
+    this.routes = new RouteTable(entries);
+  }
+
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const started = process.hrtime.bigint();
+    stripStranglerHeaders(req);
+    const requestId = ensureRequestId(req);
+    ensureTraceparent(req);
+    res.setHeader('x-request-id', requestId);
+
+    const match = this.routes.match(req.method ?? 'GET', req.url ?? '/');
+    const context = match?.value;
+    const contextName = context?.name ?? 'none';
+    res.setHeader(HEADER_CONTEXT, contextName);
+    res.once('finish', () => {
+      const upstream = (res.getHeader(HEADER_UPSTREAM) as string | undefined) ?? 'facade';
+      recordRequest(contextName, upstream, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+
+    if (declaredTooLarge(req)) {
+      req.resume();
+      sendError(res, 413, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
+      return;
+    }
+
+    if (!context) {
+      this.toMonolith(req, res, undefined);
+      return;
+    }
+    const userId = userIdOf(req, this.jwtSecret);
+    if (this.flags.routeToService(context.name, userId)) {
+      this.toService(req, res, context, this.flags.state(context.name).stage === 'retired');
+      return;
+    }
+    if (this.flags.sampleShadow(context.name, userId) && this.shadower.admit(context.name)) {
+      void this.shadowed(req, res, context, match!.pattern.source, requestId);
+      return;
+    }
+    this.toMonolith(req, res, undefined);
+  }
+
+  private toMonolith(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined, onResponse?: (r: http.IncomingMessage) => void): void {
+    res.setHeader(HEADER_UPSTREAM, 'monolith');
+    if (!body && hasUndeclaredBody(req)) {
+      // A chunked body has no declared size: hold it (≤ 1 MB) so the limit holds for every request.
+      readBody(req).then(
+        (b) => this.toMonolith(req, res, b, onResponse),
+        (err) => this.bodyError(res, err),
+      );
+      return;
+    }
+    this.forwarder.forward(req, res, this.monolith, { body, onResponse }, (err) => this.upstreamError(res, 'monolith', err));
+  }
+
+  private toService(req: http.IncomingMessage, res: http.ServerResponse, context: RoutedContext, retired: boolean): void {
+    res.setHeader(HEADER_UPSTREAM, context.name);
+    const safe = isSafeMethod(req.method);
+    const started = Date.now();
+    context.breaker
+      .run(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            this.forwarder.forward(
+              req,
+              res,
+              context.service,
+              {
+                onResponse: (proxyRes) => {
+                  const status = proxyRes.statusCode ?? 502;
+                  if (status >= 500) reject(new UpstreamServerError(status));
+                  else resolve();
+                },
+              },
+              (err) => reject(err),
+            );
+          }),
+      )
+      .then(
+        () => this.outcomes.record(context.name, true),
+        (err: NodeJS.ErrnoException) => {
+          if (!isOpenBreakerError(err)) this.outcomes.record(context.name, false);
+          if (res.headersSent) return; // a 5xx already on its way to the client
+          if (safe && !retired) {
+            // The monolith still has the data (reverse sync keeps it current), so a read never fails the user.
+            res.setHeader(HEADER_FALLBACK, '1');
+            this.forwarder.forward(req, res, this.monolith, { body: EMPTY_BODY }, (e) => this.upstreamError(res, 'monolith', e));
+            res.setHeader(HEADER_UPSTREAM, 'monolith');
+            return;
+          }
+          const timedOut = Date.now() - started >= this.forwarderTimeout(err);
+          this.logger.warn({ context: context.name, err: err.message, code: err.code }, 'service unavailable');
+          sendError(
+            res,
+            503,
+            'upstream_unavailable',
+            isOpenBreakerError(err)
+              ? `the ${context.name} service is unavailable (circuit open); retry later`
+              : `the ${context.name} service ${timedOut ? 'timed out' : 'is unavailable'}; the request was not retried`,
+            { 'retry-after': String(context.breaker.retryAfterSeconds) },
+          );
+        },
+      );
+  }
+
+  private forwarderTimeout(err: NodeJS.ErrnoException): number {
+    return err.code === 'ECONNRESET' ? 0 : Number.POSITIVE_INFINITY;
+  }
+
+  private async shadowed(req: http.IncomingMessage, res: http.ServerResponse, context: RoutedContext, route: string, requestId: string): Promise<void> {
+    let body: Buffer;
+    try {
+      body = req.method === 'GET' || req.method === 'HEAD' ? EMPTY_BODY : await readBody(req);
+    } catch (err) {
+      this.bodyError(res, err);
+      return;
+    }
+    let answered!: (c: Captured) => void;
+    let failed!: (e: unknown) => void;
+    const monolithAnswer = new Promise<Captured>((resolve, reject) => {
+      answered = resolve;
+      failed = reject;
+    });
+    monolithAnswer.catch(() => undefined);
+    // Snapshot what the service must see before http-proxy adds its x-forwarded-* headers.
+    const headers = { ...req.headers };
+    this.toMonolith(req, res, body, (proxyRes) => tapResponse(proxyRes).then(answered, failed));
+    res.once('close', () => failed(new Error('client went away')));
+    this.shadower.run({ context: context.shadow, route, method: req.method ?? 'GET', path: req.url ?? '/', headers, body, requestId }, monolithAnswer);
+  }
+
+  private bodyError(res: http.ServerResponse, err: unknown): void {
+    if (err instanceof BodyTooLargeError) sendError(res, 413, 'payload_too_large', err.message, { connection: 'close' });
+    else sendError(res, 400, 'invalid_body', 'the request body could not be read');
+  }
+
+  private upstreamError(res: http.ServerResponse, name: string, err: NodeJS.ErrnoException): void {
+    this.logger.warn({ upstream: name, err: err.message, code: err.code }, 'upstream error');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendError(res, 503, 'upstream_unavailable', `the ${name} did not answer`, { 'retry-after': '1' });
+  }
+}

@@ -1,0 +1,118 @@
+import type http from 'node:http';
+import type { Logger } from '../../../lib/logger';
+import type { ShadowRules } from '../../../lib/plan';
+import { SHADOW_HEADER } from '../../../lib/http/dry-run';
+import { recordShadow } from '../metrics';
+import type { Upstream } from '../routing/forwarder';
+import { sendCopy } from './capture';
+import { compareResponses, compileRules, type Captured, type CompiledRules } from './compare';
+import { diffRow, errorRow, type DiffStore } from './diff-store';
+import { NoiseLearner } from './noise';
+
+export interface ShadowContext {
+  name: string;
+  service: Upstream;
+  rules: CompiledRules;
+  redact: string[];
+  noiseSampleRate: number;
+}
+
+export interface ShadowRequest {
+  context: ShadowContext;
+  route: string;
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  requestId: string;
+}
+
+/** Compiles a context's shadow rules once; a bad ignore entry fails start-up naming the plan field. */
+export function shadowContext(name: string, service: Upstream, rules: ShadowRules, routes: string[]): ShadowContext {
+  return {
+    name,
+    service,
+    rules: compileRules(rules, { label: `contexts.${name}.shadow`, routes }),
+    redact: rules.redact,
+    noiseSampleRate: rules.noiseSampleRate,
+  };
+}
+
+/**
+ * Runs shadow comparisons off the hot path: the client already has (or is getting) the monolith's answer; the
+ * mirror to the service, the optional second monolith call for noise learning, and the comparison run here
+ * under a concurrency cap and a timeout. Nothing here can fail or delay the client's request.
+ */
+export class Shadower {
+  private inflight = 0;
+  readonly noise = new NoiseLearner();
+
+  constructor(
+    private readonly monolith: Upstream,
+    private readonly store: DiffStore,
+    private readonly logger: Logger,
+    private readonly options: { concurrency: number; timeoutMs: number },
+  ) {}
+
+  /** Whether a mirror may start now; a full pipe skips (and counts) rather than queueing behind slow services. */
+  admit(context: string): boolean {
+    if (this.inflight >= this.options.concurrency) {
+      recordShadow(context, 'skipped');
+      return false;
+    }
+    return true;
+  }
+
+  run(request: ShadowRequest, monolithAnswer: Promise<Captured>): void {
+    this.inflight += 1;
+    const { context } = request;
+    const mirror = sendCopy(context.service, request.method, request.path, request.headers, request.body, { [SHADOW_HEADER]: '1', 'x-request-id': request.requestId }, this.options.timeoutMs);
+    const sampleNoise = (request.method === 'GET' || request.method === 'HEAD') && Math.random() < context.noiseSampleRate;
+    const second = sampleNoise
+      ? sendCopy(this.monolith, request.method, request.path, request.headers, request.body, {}, this.options.timeoutMs).catch(() => undefined)
+      : Promise.resolve(undefined);
+    void Promise.allSettled([monolithAnswer, mirror, second])
+      .then(([m, s, again]) => {
+        if (m.status !== 'fulfilled') return;
+        if (again.status === 'fulfilled' && again.value) {
+          this.noise.observe(request.route, m.value, again.value, { rules: context.rules, route: request.route, method: request.method });
+        }
+        const where = { context: context.name, route: request.route, method: request.method, path: redactQuery(request.path, context.redact), requestId: request.requestId };
+        if (s.status !== 'fulfilled') {
+          recordShadow(context.name, 'error');
+          this.store.count(context.name, request.route, 'error');
+          this.store.record(errorRow(where, m.value, (s.reason as Error)?.message ?? String(s.reason)));
+          return;
+        }
+        const result = compareResponses({
+          route: request.route,
+          method: request.method,
+          monolith: m.value,
+          service: s.value,
+          rules: context.rules,
+          noise: this.noise.noiseFor(request.route),
+        });
+        recordShadow(context.name, result.match ? 'matched' : 'diff');
+        this.store.count(context.name, request.route, result.match ? 'matched' : 'diff', result.noise.length > 0);
+        if (!result.match) this.store.record(diffRow(where, m.value, s.value, result, context.redact));
+      })
+      .catch((err: unknown) => this.logger.warn({ err }, 'shadow comparison failed'))
+      .finally(() => {
+        this.inflight -= 1;
+      });
+  }
+
+  get pending(): number {
+    return this.inflight;
+  }
+}
+
+/** Query values of redacted fields (`?email=…`) never reach the diff store. */
+export function redactQuery(path: string, redact: string[]): string {
+  const q = path.indexOf('?');
+  if (q === -1 || redact.length === 0) return path;
+  const params = new URLSearchParams(path.slice(q + 1));
+  const lower = new Set(redact.map((r) => r.toLowerCase()));
+  for (const key of [...params.keys()]) if (lower.has(key.toLowerCase())) params.set(key, '[redacted]');
+  return `${path.slice(0, q)}?${params.toString()}`;
+}

@@ -1,0 +1,57 @@
+/**
+ * Service outcomes per context in a sliding window of one-second buckets: the error rate the canary → cutover gate
+ * and the automatic rollback look at. Counting is O(1) per request; reading sums at most `windowSeconds` buckets.
+ */
+export class ServiceOutcomes {
+  private readonly windows = new Map<string, { second: number; ok: number; failed: number }[]>();
+  private readonly totals = new Map<string, { ok: number; failed: number }>();
+
+  constructor(private readonly windowSeconds = 300) {}
+
+  record(context: string, ok: boolean): void {
+    const now = Math.floor(Date.now() / 1000);
+    let buckets = this.windows.get(context);
+    if (!buckets) {
+      buckets = [];
+      this.windows.set(context, buckets);
+    }
+    let last = buckets[buckets.length - 1];
+    if (!last || last.second !== now) {
+      last = { second: now, ok: 0, failed: 0 };
+      buckets.push(last);
+      while (buckets.length > 0 && buckets[0].second <= now - this.windowSeconds) buckets.shift();
+    }
+    if (ok) last.ok += 1;
+    else last.failed += 1;
+    const total = this.totals.get(context) ?? { ok: 0, failed: 0 };
+    if (ok) total.ok += 1;
+    else total.failed += 1;
+    this.totals.set(context, total);
+  }
+
+  /** Requests and failures (5xx, timeouts, refused connections) over the last `seconds`. */
+  window(context: string, seconds: number): { requests: number; failed: number; errorRate: number } {
+    const since = Math.floor(Date.now() / 1000) - seconds;
+    let ok = 0;
+    let failed = 0;
+    for (const b of this.windows.get(context) ?? []) {
+      if (b.second > since) {
+        ok += b.ok;
+        failed += b.failed;
+      }
+    }
+    const requests = ok + failed;
+    return { requests, failed, errorRate: requests === 0 ? 0 : failed / requests };
+  }
+
+  total(context: string): { requests: number; failed: number; errorRate: number } {
+    const t = this.totals.get(context) ?? { ok: 0, failed: 0 };
+    const requests = t.ok + t.failed;
+    return { requests, failed: t.failed, errorRate: requests === 0 ? 0 : t.failed / requests };
+  }
+
+  /** Forget a context's window, e.g. after a rollback, so the next decision sees only new traffic. */
+  reset(context: string): void {
+    this.windows.delete(context);
+  }
+}
