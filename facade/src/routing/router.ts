@@ -174,7 +174,10 @@ export class FacadeRouter {
     // Snapshot what the service must see before http-proxy adds its x-forwarded-* headers.
     const headers = { ...req.headers };
     this.toMonolith(req, res, body, (proxyRes) => tapResponse(proxyRes).then(answered, failed));
-    res.once('close', () => failed(new Error('client went away')));
+    // 'close' also follows a normal finish (on the next tick, before the capture's promise settles).
+    res.once('close', () => {
+      if (!res.writableFinished) failed(new Error('client went away'));
+    });
     this.shadower.run({ context: context.shadow, route, method: req.method ?? 'GET', path: req.url ?? '/', headers, body, requestId }, monolithAnswer);
   }
 
