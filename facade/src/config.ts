@@ -11,6 +11,8 @@ const schema = z.object({
   STRANGLER_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   UNLEASH_URL: optionalString().pipe(z.string().url('must be the Unleash server URL, e.g. http://127.0.0.1:4242').optional()),
   UNLEASH_CLIENT_TOKEN: optionalString(),
+  /** Lets the facade roll a failing context back through Unleash's admin API; without it, no automatic rollback. */
+  UNLEASH_ADMIN_TOKEN: optionalString(),
   // Unleash bumps its revision on a 1 s timer; polling at 500 ms keeps a flip under 2 s end to end.
   UNLEASH_REFRESH_MS: ms(500),
   UNLEASH_BACKUP_DIR: optionalString(),

@@ -14,6 +14,8 @@ import { FacadeRouter, type RoutedContext } from './routing/router';
 import { DiffStore } from './shadow/diff-store';
 import { Shadower, shadowContext } from './shadow/shadower';
 import { UpstreamBreaker } from './upstreams/breaker';
+import { AutoRollback } from './rollback/auto-rollback';
+import { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { ServiceOutcomes } from './upstreams/outcomes';
 
 export interface Facade {
@@ -22,6 +24,7 @@ export interface Facade {
   status: StatusService;
   shadower: Shadower;
   outcomes: ServiceOutcomes;
+  autoRollback?: AutoRollback;
   stop(): Promise<void>;
 }
 
@@ -67,7 +70,12 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
   const shadower = new Shadower(monolith, store, logger, { concurrency: config.SHADOW_CONCURRENCY, timeoutMs: config.SHADOW_TIMEOUT_MS });
   const router = new FacadeRouter(plan, contexts, monolith, flags, forwarder, shadower, outcomes, logger, config.JWT_SECRET);
   const health = new UpstreamHealthChecker([monolith, ...[...contexts.values()].map((c) => c.service)]);
-  const status = new StatusService(plan, contexts, flags, store, outcomes, health);
+  const autoRollback =
+    config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
+      ? new AutoRollback(plan, flags, outcomes, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), logger)
+      : undefined;
+  autoRollback?.start();
+  const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback);
   const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger });
 
   const handler: http.RequestListener = (req, res) => {
@@ -89,10 +97,16 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     status,
     shadower,
     outcomes,
+    autoRollback,
     async stop() {
+      autoRollback?.stop();
       await server.close();
       forwarder.close();
-      for (const c of contexts.values()) c.breaker.shutdown();
+      for (const c of contexts.values()) {
+        c.breaker.shutdown();
+        c.service.agent.destroy();
+      }
+      monolith.agent.destroy();
       await flags.close();
       await store.close();
     },

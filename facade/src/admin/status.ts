@@ -2,6 +2,7 @@ import type { Plan, Stage } from '../../../lib/plan';
 import type { Flags } from '../flags/flag-source';
 import type { RoutedContext } from '../routing/router';
 import type { DiffStore, StoredDiff } from '../shadow/diff-store';
+import type { AutoRollback, RollbackRecord } from '../rollback/auto-rollback';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
 import type { UpstreamHealthChecker, UpstreamHealth } from './upstream-health';
 
@@ -13,6 +14,8 @@ export interface ContextStatus {
   breaker: string;
   routes: string[];
   service: { url: string; requests: number; failed: number; errorRate: number };
+  /** The last automatic rollback of this context since the facade started, if any. */
+  lastRollback: RollbackRecord | null;
 }
 
 export interface FacadeHealth {
@@ -31,6 +34,7 @@ export class StatusService {
     private readonly store: DiffStore,
     private readonly outcomes: ServiceOutcomes,
     private readonly upstreamHealth: UpstreamHealthChecker,
+    private readonly autoRollback?: AutoRollback,
   ) {}
 
   hasContext(name: string): boolean {
@@ -47,7 +51,7 @@ export class StatusService {
 
   async status(): Promise<{ contexts: ContextStatus[]; unleash: ReturnType<Flags['health']> }> {
     const counts = await this.store.counts();
-    const contexts = Object.entries(this.plan.contexts).map(([name, ctx]) => {
+    const contexts = Object.entries(this.plan.contexts).map(([name, ctx]): ContextStatus => {
       const state = this.flags.state(name);
       const c = counts.contexts[name] ?? { compared: 0, matched: 0, diffs: 0, errors: 0, diffRate: 0 };
       const outcome = this.outcomes.total(name);
@@ -59,6 +63,7 @@ export class StatusService {
         breaker: this.contexts.get(name)!.breaker.state,
         routes: ctx.routes.map((r) => r.source),
         service: { url: ctx.service.url, ...outcome },
+        lastRollback: this.autoRollback?.last.get(name) ?? null,
       };
     });
     return { contexts, unleash: this.flags.health() };

@@ -128,7 +128,8 @@ export class FacadeRouter {
       .then(
         () => this.outcomes.record(context.name, true),
         (err: NodeJS.ErrnoException) => {
-          if (!isOpenBreakerError(err)) this.outcomes.record(context.name, false);
+          // A refusal by the open breaker is still a request the service could not serve.
+          this.outcomes.record(context.name, false);
           if (res.headersSent) return; // a 5xx already on its way to the client
           if (safe && !retired) {
             // The monolith still has the data (reverse sync keeps it current), so a read never fails the user.

@@ -1,0 +1,94 @@
+import { Counter } from 'prom-client';
+import { registry } from '../../../lib/http/metrics';
+import type { Logger } from '../../../lib/logger';
+import { canarySteps, effectiveAutoRollback, type Plan, type Stage } from '../../../lib/plan';
+import type { UnleashAdminClient } from '../../../lib/unleash/admin-client';
+import { applyStage } from '../../../lib/unleash/stage-flags';
+import type { Flags } from '../flags/flag-source';
+import type { ServiceOutcomes } from '../upstreams/outcomes';
+
+export interface RollbackRecord {
+  context: string;
+  at: string;
+  from: { stage: Stage; percent: number };
+  to: { stage: Stage; percent: number };
+  reason: string;
+}
+
+const rollbacks = new Counter({
+  name: 'strangler_auto_rollbacks_total',
+  help: 'Automatic rollbacks by context.',
+  labelNames: ['context'],
+  registers: [registry],
+});
+
+/** One stage back: cutover → canary (its last step), canary → shadow. */
+export function previousStage(plan: Plan, context: string, stage: Stage): { stage: Stage; percent: number } | undefined {
+  if (stage === 'cutover') {
+    const steps = canarySteps(plan, context);
+    return { stage: 'canary', percent: steps[steps.length - 1] ?? 50 };
+  }
+  if (stage === 'canary') return { stage: 'shadow', percent: 0 };
+  return undefined;
+}
+
+/**
+ * Flagger-style automatic rollback, per context: while a context is in canary or cutover, if its service's 5xx +
+ * timeout rate over the plan's sliding window passes the threshold (with enough requests to mean something), the
+ * context goes back one stage through Unleash — so Unleash's UI, the CLI and every facade instance agree.
+ */
+export class AutoRollback {
+  private timer?: NodeJS.Timeout;
+  private busy = false;
+  readonly last = new Map<string, RollbackRecord>();
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly flags: Flags,
+    private readonly outcomes: ServiceOutcomes,
+    private readonly admin: UnleashAdminClient,
+    private readonly logger: Logger,
+  ) {}
+
+  start(intervalMs = 1000): void {
+    this.timer = setInterval(() => void this.check(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async check(): Promise<RollbackRecord[]> {
+    if (this.busy) return [];
+    this.busy = true;
+    const done: RollbackRecord[] = [];
+    try {
+      for (const context of Object.keys(this.plan.contexts)) {
+        const rule = effectiveAutoRollback(this.plan, context);
+        if (!rule.enabled) continue;
+        const { stage, percent } = this.flags.state(context);
+        if (stage !== 'canary' && stage !== 'cutover') continue;
+        const w = this.outcomes.window(context, rule.windowSeconds);
+        if (w.requests < rule.minRequests || w.errorRate <= rule.maxErrorRate) continue;
+        const to = previousStage(this.plan, context, stage)!;
+        const reason = `service error rate ${(w.errorRate * 100).toFixed(1)}% (${w.failed}/${w.requests} requests in ${rule.windowSeconds}s) > ${(rule.maxErrorRate * 100).toFixed(1)}%`;
+        try {
+          await applyStage(this.admin, context, to.stage, to.percent || undefined);
+        } catch (err) {
+          this.logger.error({ context, err: (err as Error).message }, 'automatic rollback could not reach Unleash');
+          continue;
+        }
+        const record: RollbackRecord = { context, at: new Date().toISOString(), from: { stage, percent }, to, reason };
+        this.last.set(context, record);
+        this.outcomes.reset(context);
+        rollbacks.labels(context).inc();
+        this.logger.warn(record, 'automatic rollback');
+        done.push(record);
+      }
+    } finally {
+      this.busy = false;
+    }
+    return done;
+  }
+}
