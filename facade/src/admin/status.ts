@@ -6,6 +6,8 @@ import type { AutoRollback, RollbackRecord } from '../rollback/auto-rollback';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
 import type { UpstreamHealthChecker, UpstreamHealth } from './upstream-health';
 
+export const SERVICE_WINDOW_SECONDS = 300;
+
 export interface ContextStatus {
   name: string;
   stage: Stage;
@@ -13,7 +15,8 @@ export interface ContextStatus {
   shadow: { sampleRate: number; compared: number; matched: number; diffs: number; diffRate: number; errors: number };
   breaker: string;
   routes: string[];
-  service: { url: string; requests: number; failed: number; errorRate: number };
+  /** The service's answers over the last 5 minutes: failures are 5xx, timeouts and refused connections. */
+  service: { url: string; requests: number; failed: number; errorRate: number; windowSeconds: number; lastFallbackAt: string | null };
   /** The last automatic rollback of this context since the facade started, if any. */
   lastRollback: RollbackRecord | null;
 }
@@ -54,7 +57,7 @@ export class StatusService {
     const contexts = Object.entries(this.plan.contexts).map(([name, ctx]): ContextStatus => {
       const state = this.flags.state(name);
       const c = counts.contexts[name] ?? { compared: 0, matched: 0, diffs: 0, errors: 0, diffRate: 0 };
-      const outcome = this.outcomes.total(name);
+      const outcome = this.outcomes.window(name, SERVICE_WINDOW_SECONDS);
       return {
         name,
         stage: state.stage,
@@ -62,7 +65,7 @@ export class StatusService {
         shadow: { sampleRate: state.shadowRate, compared: c.compared, matched: c.matched, diffs: c.diffs, diffRate: c.diffRate, errors: c.errors },
         breaker: this.contexts.get(name)!.breaker.state,
         routes: ctx.routes.map((r) => r.source),
-        service: { url: ctx.service.url, ...outcome },
+        service: { url: ctx.service.url, ...outcome, windowSeconds: SERVICE_WINDOW_SECONDS, lastFallbackAt: this.outcomes.lastFallbackAt(name) },
         lastRollback: this.autoRollback?.last.get(name) ?? null,
       };
     });

@@ -134,6 +134,7 @@ export class FacadeRouter {
           if (safe && !retired) {
             // The monolith still has the data (reverse sync keeps it current), so a read never fails the user.
             res.setHeader(HEADER_FALLBACK, '1');
+            this.outcomes.recordFallback(context.name);
             this.forwarder.forward(req, res, this.monolith, { body: EMPTY_BODY }, (e) => this.upstreamError(res, 'monolith', e));
             res.setHeader(HEADER_UPSTREAM, 'monolith');
             return;

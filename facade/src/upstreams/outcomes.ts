@@ -50,6 +50,18 @@ export class ServiceOutcomes {
     return { requests, failed: t.failed, errorRate: requests === 0 ? 0 : t.failed / requests };
   }
 
+  private readonly fallbacks = new Map<string, number>();
+
+  /** A read served by the monolith because the service could not: the retired gate waits for these to stop. */
+  recordFallback(context: string): void {
+    this.fallbacks.set(context, Date.now());
+  }
+
+  lastFallbackAt(context: string): string | null {
+    const at = this.fallbacks.get(context);
+    return at === undefined ? null : new Date(at).toISOString();
+  }
+
   /** Forget a context's window, e.g. after a rollback, so the next decision sees only new traffic. */
   reset(context: string): void {
     this.windows.delete(context);

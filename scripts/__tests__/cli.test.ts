@@ -1,0 +1,126 @@
+import { UnleashAdminClient } from '../../lib/unleash/admin-client';
+import { readStage } from '../../lib/unleash/stage-flags';
+import { startTestFacade, testPlan, TEST_ADMIN_TOKEN, type TestFacade } from '../../facade/testing';
+import { startTestMonolith, type TestMonolith } from '../../monolith/testing';
+import { startTestUsersService, type TestUsersService } from '../../extracted/users/testing';
+import { runCli, tempStackHome } from '../../test/harness/cli';
+import { eventually } from '../../test/harness/eventually';
+import { startTestUnleash, type TestUnleash } from '../../test/harness/unleash';
+
+jest.setTimeout(120_000);
+
+describe('strangler CLI against a running facade and Unleash', () => {
+  let unleash: TestUnleash;
+  let monolith: TestMonolith;
+  let users: TestUsersService;
+  let facade: TestFacade;
+  let admin: UnleashAdminClient;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    [unleash, monolith, users] = await Promise.all([startTestUnleash(), startTestMonolith(), startTestUsersService()]);
+    admin = new UnleashAdminClient({ url: unleash.url, adminToken: unleash.adminToken });
+    facade = await startTestFacade({ plan: testPlan({ monolith: monolith.server.url, users: users.server.url }), unleash });
+    env = {
+      STRANGLER_HOME: tempStackHome(),
+      STRANGLER_FACADE_URL: facade.url,
+      STRANGLER_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      UNLEASH_URL: unleash.url,
+      UNLEASH_ADMIN_TOKEN: unleash.adminToken,
+      USERS_URL: users.server.url,
+      MONOLITH_URL: monolith.server.url,
+    };
+  });
+  afterAll(async () => {
+    await facade?.destroy();
+    await Promise.all([unleash?.stop(), monolith?.stop(), users?.stop()]);
+  });
+
+  async function cli(...args: string[]) {
+    const run = runCli(args, env);
+    const { code } = await run.exited();
+    return { code, out: run.output() };
+  }
+
+  it('status --json lists every context of the plan with its stage and next gates', async () => {
+    const { code, out } = await cli('status', '--json');
+    expect(code).toBe(0);
+    const body = JSON.parse(out);
+    expect(body.contexts.map((c: { name: string }) => c.name).sort()).toEqual(['notifications', 'orders', 'payments', 'users']);
+    const u = body.contexts.find((c: { name: string }) => c.name === 'users');
+    expect(u).toMatchObject({ stage: 'monolith', percent: 0, breaker: 'closed', next: { stage: 'shadow', gates: expect.any(Array) } });
+    expect(u.next.gates.map((g: { gate: string }) => g.gate)).toEqual(['forward.streaming', 'forward.lag']);
+  });
+
+  it('stage refuses a forward move whose gate fails, naming the gate and its numbers; --force moves anyway', async () => {
+    const refused = await cli('stage', 'users', 'shadow');
+    expect(refused.code).toBe(2);
+    expect(refused.out.trim()).toBe(
+      'strangler: refusing users → shadow: gate forward.streaming failed: pipeline users-forward is absent; gate forward.lag failed: pipeline users-forward lag unknown (max 5000 ms) (use --force to override)',
+    );
+    expect((await readStage(admin, 'users')).stage).toBe('monolith');
+
+    const forced = await cli('stage', 'users', 'shadow', '--force', '--json');
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.out)).toMatchObject({ context: 'users', from: { stage: 'monolith' }, to: { stage: 'shadow' }, direction: 'forward', forced: true });
+    expect((await readStage(admin, 'users')).stage).toBe('shadow');
+    await eventually(() => expect(facade.facade.flags.state('users').stage).toBe('shadow'), 2_000);
+  });
+
+  it('advance refuses canary without enough compared requests, with the numbers', async () => {
+    const { code, out } = await cli('advance', 'users');
+    expect(code).toBe(2);
+    expect(out).toContain('gate shadow.compared failed: 0 requests compared (min 100)');
+  });
+
+  it('a canary percent goes through --percent; a rollback is never blocked', async () => {
+    expect((await cli('stage', 'users', 'canary', '--percent', '30', '--force')).code).toBe(0);
+    expect(await readStage(admin, 'users')).toMatchObject({ stage: 'canary', percent: 30 });
+    const back = await cli('rollback', 'users', '--json');
+    expect(back.code).toBe(0);
+    // Rollback steps back through the plan's canary steps (10 %, 50 %) like advance steps forward.
+    expect(JSON.parse(back.out)).toMatchObject({ from: { stage: 'canary', percent: 30 }, to: { stage: 'canary', percent: 10 }, direction: 'rollback', gates: [] });
+    expect((await cli('rollback', 'users')).code).toBe(0);
+    expect((await readStage(admin, 'users')).stage).toBe('shadow');
+    expect((await cli('rollback', 'users')).code).toBe(0);
+    expect((await readStage(admin, 'users')).stage).toBe('monolith');
+    const nothing = await cli('rollback', 'users');
+    expect(nothing.code).toBe(1);
+    expect(nothing.out.trim()).toBe('strangler: users is on the monolith; there is nothing to roll back');
+  });
+
+  it.each([
+    [['stage', 'nope', 'shadow'], 'strangler: unknown context "nope"; the plan has: notifications, payments, users, orders'],
+    [['stage', 'users', 'sideways'], 'strangler: unknown stage "sideways": use monolith, shadow, canary, cutover or retired'],
+    [['stage', 'users', 'canary', '--percent', '150'], 'strangler: canary percent must be an integer 1–99, got 150'],
+    [['stage', 'users', 'canary', '--percent', 'ten'], 'strangler: --percent must be an integer 1–99, got "ten"'],
+    [['stage', 'users', 'cutover', '--percent', '10'], 'strangler: --percent only applies to the canary stage'],
+    [['diffs', 'users', '--limit', '0'], 'strangler: --limit must be an integer 1–500, got "0"'],
+  ])('refuses %j with one line and a non-zero exit', async (args, message) => {
+    const { code, out } = await cli(...args);
+    expect(code).toBe(1);
+    expect(out.trim()).toBe(message);
+  });
+
+  it('diffs --json parses', async () => {
+    const { code, out } = await cli('diffs', 'users', '--json', '--limit', '5');
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({ context: 'users', items: expect.any(Array) });
+  });
+
+  it('without a running stack, says how to start one', async () => {
+    const run = runCli(['status'], { STRANGLER_HOME: tempStackHome(), STRANGLER_FACADE_URL: '', STRANGLER_ADMIN_TOKEN: '', UNLEASH_URL: '', UNLEASH_ADMIN_TOKEN: '' });
+    expect((await run.exited()).code).toBe(1);
+    expect(run.output().trim()).toBe(
+      'strangler: no running stack found (start one with `npm start`, or set STRANGLER_FACADE_URL, STRANGLER_ADMIN_TOKEN, UNLEASH_URL, UNLEASH_ADMIN_TOKEN)',
+    );
+  });
+
+  it('--help works on every command', async () => {
+    for (const cmd of [[], ['up'], ['status'], ['stage'], ['advance'], ['rollback'], ['diffs']]) {
+      const { code, out } = await cli(...cmd, '--help');
+      expect(code).toBe(0);
+      expect(out).toMatch(/Usage: strangler/);
+    }
+  });
+});
