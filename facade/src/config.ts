@@ -16,6 +16,8 @@ const schema = z.object({
   // Unleash bumps its revision on a 1 s timer; polling at 500 ms keeps a flip under 2 s end to end.
   UNLEASH_REFRESH_MS: ms(500),
   UNLEASH_BACKUP_DIR: optionalString(),
+  /** The CDC worker's REST API: pipeline state for the status and gates. */
+  STRANGLER_CDC_URL: optionalString(),
   /** When set, `Authorization: Bearer <HS256 JWT>` is verified and its `sub` is the user for stickiness. */
   JWT_SECRET: optionalString(),
   UPSTREAM_TIMEOUT_MS: ms(10_000),

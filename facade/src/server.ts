@@ -5,6 +5,8 @@ import type { Logger } from '../../lib/logger';
 import { loadPlan, type Plan } from '../../lib/plan';
 import { ADMIN_PREFIX, createAdminApp } from './admin/admin-app';
 import { StatusService } from './admin/status';
+import { StageActions } from './admin/stage-actions';
+import { HttpCdcClient } from '../../lib/stages/cdc-client';
 import { UpstreamHealthChecker } from './admin/upstream-health';
 import type { FacadeConfig } from './config';
 import { NoFlags, UnleashFlags, type Flags } from './flags/flag-source';
@@ -75,8 +77,13 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
       ? new AutoRollback(plan, flags, outcomes, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), logger)
       : undefined;
   autoRollback?.start();
-  const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback);
-  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger });
+  const cdc = config.STRANGLER_CDC_URL ? new HttpCdcClient(config.STRANGLER_CDC_URL) : undefined;
+  const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback, cdc);
+  const stages =
+    config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
+      ? new StageActions(plan, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), status, config.STRANGLER_CDC_URL)
+      : undefined;
+  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages });
 
   const handler: http.RequestListener = (req, res) => {
     const url = req.url ?? '/';

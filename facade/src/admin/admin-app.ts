@@ -7,6 +7,10 @@ import { validate } from '../../../lib/http/validate';
 import type { Logger } from '../../../lib/logger';
 import { requireAdmin } from './auth';
 import type { StatusService } from './status';
+import type { StageActions } from './stage-actions';
+import { GateRefusedError, StageError } from '../../../lib/stages/controller';
+import { UnleashError } from '../../../lib/unleash/admin-client';
+import { CdcUnavailableError } from '../../../lib/stages/cdc-client';
 
 export const ADMIN_PREFIX = '/_strangler';
 
@@ -19,7 +23,7 @@ const diffsQuery = z.object({
  * The facade's own API under /_strangler: health and metrics are open (load balancers and Prometheus scrape them);
  * everything that tells about the migration needs the admin token. An Express app: this is not the hot path.
  */
-export function createAdminApp(deps: { status: StatusService; adminToken: string; logger: Logger }): Express {
+export function createAdminApp(deps: { status: StatusService; adminToken: string; logger: Logger; stages?: StageActions }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -50,6 +54,30 @@ export function createAdminApp(deps: { status: StatusService; adminToken: string
     }
     res.json({ items: await deps.status.diffs(q.context, q.limit) });
   });
+
+  const stageRoute = (action: 'advance' | 'rollback') =>
+    router.post(`/contexts/:name/${action}`, express.json({ limit: '16kb' }), async (req, res) => {
+      const name = String(req.params.name);
+      if (!deps.status.hasContext(name)) {
+        res.status(404).json(errorBody('unknown_context', `unknown context ${JSON.stringify(name)}`));
+        return;
+      }
+      if (!deps.stages) {
+        res.status(503).json(errorBody('stages_unavailable', 'the facade has no UNLEASH_ADMIN_TOKEN: stages can only be changed with the CLI'));
+        return;
+      }
+      try {
+        const force = action === 'advance' && (req.body as { force?: unknown } | undefined)?.force === true;
+        res.json(action === 'advance' ? await deps.stages.advance(name, force) : await deps.stages.rollback(name));
+      } catch (err) {
+        if (err instanceof GateRefusedError) res.status(409).json(errorBody('gate_failed', err.message, err.results));
+        else if (err instanceof StageError) res.status(409).json(errorBody('stage_refused', err.message));
+        else if (err instanceof UnleashError || err instanceof CdcUnavailableError) res.status(503).json(errorBody('upstream_unavailable', err.message));
+        else throw err;
+      }
+    });
+  stageRoute('advance');
+  stageRoute('rollback');
 
   app.use(ADMIN_PREFIX, router);
   app.use((req, res) => {

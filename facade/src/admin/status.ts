@@ -3,6 +3,7 @@ import type { Flags } from '../flags/flag-source';
 import type { RoutedContext } from '../routing/router';
 import type { DiffStore, StoredDiff } from '../shadow/diff-store';
 import type { AutoRollback, RollbackRecord } from '../rollback/auto-rollback';
+import type { CdcClient, PipelineStatus } from '../../../lib/stages/cdc-client';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
 import type { UpstreamHealthChecker, UpstreamHealth } from './upstream-health';
 
@@ -19,6 +20,8 @@ export interface ContextStatus {
   service: { url: string; requests: number; failed: number; errorRate: number; windowSeconds: number; lastFallbackAt: string | null };
   /** The last automatic rollback of this context since the facade started, if any. */
   lastRollback: RollbackRecord | null;
+  /** From the CDC worker, when the facade knows one (STRANGLER_CDC_URL); null when unknown. */
+  pipelines: { forward: PipelineStatus | null; reverse: PipelineStatus | null } | null;
 }
 
 export interface FacadeHealth {
@@ -38,6 +41,7 @@ export class StatusService {
     private readonly outcomes: ServiceOutcomes,
     private readonly upstreamHealth: UpstreamHealthChecker,
     private readonly autoRollback?: AutoRollback,
+    private readonly cdc?: CdcClient,
   ) {}
 
   hasContext(name: string): boolean {
@@ -53,7 +57,8 @@ export class StatusService {
   }
 
   async status(): Promise<{ contexts: ContextStatus[]; unleash: ReturnType<Flags['health']> }> {
-    const counts = await this.store.counts();
+    const [counts, pipelines] = await Promise.all([this.store.counts(), this.cdc ? this.cdc.pipelines().catch(() => undefined) : Promise.resolve(undefined)]);
+    const pipe = (name: string) => pipelines?.find((p) => p.name === name) ?? null;
     const contexts = Object.entries(this.plan.contexts).map(([name, ctx]): ContextStatus => {
       const state = this.flags.state(name);
       const c = counts.contexts[name] ?? { compared: 0, matched: 0, diffs: 0, errors: 0, diffRate: 0 };
@@ -67,6 +72,7 @@ export class StatusService {
         routes: ctx.routes.map((r) => r.source),
         service: { url: ctx.service.url, ...outcome, windowSeconds: SERVICE_WINDOW_SECONDS, lastFallbackAt: this.outcomes.lastFallbackAt(name) },
         lastRollback: this.autoRollback?.last.get(name) ?? null,
+        pipelines: pipelines ? { forward: pipe(`${name}-forward`), reverse: pipe(`${name}-reverse`) } : null,
       };
     });
     return { contexts, unleash: this.flags.health() };
