@@ -1,3 +1,5 @@
+// Must stay the first import: tracing can only patch express, http and pg if it starts before they load.
+import { tracing } from '../../../lib/telemetry/register';
 import { createSequelize } from '../../../lib/db/sequelize';
 import { migrate } from '../../../lib/db/migrator';
 import { listen } from '../../../lib/http/server';
@@ -15,7 +17,7 @@ async function main(): Promise<void> {
   const service = createPaymentsService({ sequelize, logger });
   const server = await listen(service.app, config.PORT);
   logger.info({ url: server.url }, 'payments service listening');
-  onShutdown(logger, [() => sequelize.close(), () => server.close()]);
+  onShutdown(logger, [() => tracing.shutdown(), () => sequelize.close(), () => server.close()]);
   exitWithParent(logger);
 }
 
