@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { createLogger } from '../../../../lib/logger';
+import { createMessaging } from '../../../../lib/messaging/kafka';
+import type { Consumer, Messaging, ReceivedMessage } from '../../../../lib/messaging/types';
+import { testKafkaBrokers } from '../../../../test/harness/kafka';
+import type { TestDatabase } from '../../../../test/harness/database';
+import type { ChangeEvent } from '../../events/envelope';
+import type { PipelineDefinition } from '../../pipeline/definition';
+
+export const unique = (prefix: string) => `${prefix}${randomBytes(4).toString('hex')}`;
+
+export const testLogger = () => createLogger('cdc-source-test');
+
+export function testMessaging(): Messaging {
+  return createMessaging({ brokers: testKafkaBrokers(), clientId: unique('cdc-test-'), logger: testLogger() });
+}
+
+/** A pipeline over `tables` of the test database, with names no other test shares (topics outlive a test). */
+export function definitionFor(db: TestDatabase, tables: string[], context = unique('c')): PipelineDefinition {
+  const id = `strangler_${context}_forward`;
+  return {
+    name: `${context}-forward`,
+    context,
+    direction: 'forward',
+    topicPrefix: unique('p'),
+    source: { databaseUrl: db.url, database: db.name, tables },
+    target: { databaseUrl: db.url, database: db.name },
+    mapping: {},
+    slot: id,
+    publication: id,
+    consumerGroup: `strangler-${context}-forward-sink`,
+    deadLetterTopic: `strangler.dlq.${context}-forward`,
+  };
+}
+
+export async function connect(db: TestDatabase): Promise<Client> {
+  const client = new Client({ connectionString: db.url });
+  await client.connect();
+  return client;
+}
+
+export interface Received {
+  topic: string;
+  key: unknown;
+  value: ChangeEvent | null;
+  offset: number;
+}
+
+/** Reads topics from the beginning into memory, in each topic's order. */
+export class TopicCollector {
+  readonly messages: Received[] = [];
+  private consumer: Consumer | null = null;
+
+  constructor(private readonly messaging: Messaging) {}
+
+  async start(topics: string[]): Promise<void> {
+    this.consumer = this.messaging.consumer(unique('collector-'));
+    await this.consumer.run({ topics, fromBeginning: true, eachMessage: async (m) => void this.messages.push(parse(m)) });
+  }
+
+  of(topic: string): Received[] {
+    return this.messages.filter((m) => m.topic === topic);
+  }
+
+  events(topic: string): ChangeEvent[] {
+    return this.of(topic)
+      .map((m) => m.value)
+      .filter((v): v is ChangeEvent => v !== null);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+function parse(m: ReceivedMessage): Received {
+  return {
+    topic: m.topic,
+    key: m.key === null ? null : JSON.parse(m.key),
+    value: m.value === null ? null : (JSON.parse(m.value.toString('utf8')) as ChangeEvent),
+    offset: Number(m.offset),
+  };
+}
+
+/**
+ * Replaces what differs from run to run (clocks, LSNs, transaction ids, generated names) with placeholders after
+ * checking each has Debezium's type, so an event can be compared with a fixture as JSON text (field order too).
+ */
+export function normalise(event: ChangeEvent, definition: PipelineDefinition): unknown {
+  const num = (v: unknown, what: string) => {
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new Error(`${what} should be an integer, got ${JSON.stringify(v)}`);
+    return `<${what}>`;
+  };
+  const s = event.source;
+  if (s.name !== definition.topicPrefix) throw new Error(`source.name ${s.name} is not the topic prefix`);
+  if (s.db !== definition.source.database) throw new Error(`source.db ${s.db} is not the database`);
+  if (s.sequence !== null && !/^\[(null|"\d+"),"\d+"\]$/.test(s.sequence)) throw new Error(`bad sequence ${s.sequence}`);
+  return {
+    ...event,
+    source: { ...s, name: '<prefix>', ts_ms: num(s.ts_ms, 'ts_ms'), db: '<db>', sequence: s.sequence === null ? null : '<sequence>', txId: s.txId === null ? null : num(s.txId, 'txId'), lsn: num(s.lsn, 'lsn') },
+    ts_ms: num(event.ts_ms, 'ts_ms'),
+  };
+}
+
+export async function confirmedFlushLsn(client: Client, slot: string): Promise<bigint | null> {
+  const { rows } = await client.query<{ lsn: string | null }>(
+    "SELECT (confirmed_flush_lsn - '0/0')::text AS lsn FROM pg_replication_slots WHERE slot_name = $1",
+    [slot],
+  );
+  return rows[0]?.lsn ? BigInt(rows[0].lsn) : null;
+}

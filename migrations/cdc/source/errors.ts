@@ -1,0 +1,48 @@
+/** Errors of the CDC source. `retriable` says whether starting again later may succeed (server restarting, slot busy). */
+export class CdcSourceError extends Error {
+  readonly retriable: boolean;
+
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CdcSourceError';
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** The source database is not fit for capture (wal_level, privileges, a table missing, a foreign slot). */
+export class SourceSetupError extends CdcSourceError {
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options);
+    this.name = 'SourceSetupError';
+  }
+}
+
+/** Another process still holds the replication slot (a previous run not yet gone, or a second copy running). */
+export class SlotBusyError extends CdcSourceError {
+  constructor(
+    readonly slot: string,
+    readonly pid: number | null,
+  ) {
+    super(`replication slot ${slot} is in use by backend ${pid ?? '?'}; is another source for this pipeline running?`, { retriable: true });
+    this.name = 'SlotBusyError';
+  }
+}
+
+export class SnapshotError extends CdcSourceError {
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options);
+    this.name = 'SnapshotError';
+  }
+}
+
+/** The replication stream broke or sent something we cannot turn into events. */
+export class ReplicationStreamError extends CdcSourceError {
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options);
+    this.name = 'ReplicationStreamError';
+  }
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,47 @@
+import type { Logger } from '../../../lib/logger';
+import type { Queryable } from './catalog';
+import { errorText } from './errors';
+
+/** Prefix of the non-transactional messages that let an idle source acknowledge WAL (see README). */
+export const HEARTBEAT_PREFIX = 'strangler.heartbeat';
+
+/**
+ * Writes a tiny logical message on the source database every few seconds. Without it a slot whose tables see no
+ * change never gets a new LSN to confirm, so it pins WAL that other databases and tables keep writing. The source
+ * confirms the message's LSN once everything received before it is in Kafka.
+ */
+export class Heartbeat {
+  private timer: NodeJS.Timeout | null = null;
+  private beating = false;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly pipeline: string,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (this.timer || this.intervalMs <= 0) return;
+    this.timer = setInterval(() => void this.beat(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async beat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      await this.db.query('SELECT pg_logical_emit_message(false, $1, $2)', [HEARTBEAT_PREFIX, this.pipeline]);
+    } catch (err) {
+      // The replication stream reports a database that is really gone; a missed beat only delays an acknowledgement.
+      this.logger.warn({ err: errorText(err) }, 'heartbeat failed');
+    } finally {
+      this.beating = false;
+    }
+  }
+}

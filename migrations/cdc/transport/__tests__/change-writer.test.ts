@@ -1,0 +1,98 @@
+import { createLogger } from '../../../../lib/logger';
+import { MessagingProduceError } from '../../../../lib/messaging/errors';
+import type { Message, MessagingAdmin, Producer } from '../../../../lib/messaging/types';
+import type { ChangeRecord } from '../../events/change-events';
+import { ChangeWriter, type Checkpoint } from '../change-writer';
+import { DeliveryError } from '../errors';
+
+class FakeProducer implements Producer {
+  readonly sent: { topic: string; messages: Message[] }[] = [];
+  failures: ((topic: string) => Error | null)[] = [];
+  gate: Promise<void> = Promise.resolve();
+
+  async send(topic: string, messages: Message[]): Promise<void> {
+    await this.gate;
+    const failure = this.failures.shift()?.(topic);
+    if (failure) throw failure;
+    this.sent.push({ topic, messages });
+  }
+
+  async disconnect(): Promise<void> {}
+}
+
+const admin: MessagingAdmin = { ensureTopics: async () => undefined };
+const logger = createLogger('writer-test', 'silent');
+const rec = (topic: string, key: string): ChangeRecord => ({ topic, key, value: `{"k":"${key}"}` });
+const cp = (lsn: number): Checkpoint => ({ lsn: BigInt(lsn), commitTsMs: lsn });
+
+function setup(options: { maxBatchRecords?: number; maxPendingRecords?: number } = {}) {
+  const producer = new FakeProducer();
+  const delivered: number[] = [];
+  const writer = new ChangeWriter({
+    producer,
+    admin,
+    logger,
+    onDelivered: (c) => delivered.push(Number(c.lsn)),
+    retry: { initialMs: 1, maxMs: 5, nonRetriableAttempts: 2 },
+    ...options,
+  });
+  return { producer, delivered, writer };
+}
+
+describe('ChangeWriter', () => {
+  it('keeps each topic in write order across batches and reports a checkpoint only after what precedes it', async () => {
+    const { producer, delivered, writer } = setup({ maxBatchRecords: 2 });
+    let release!: () => void;
+    producer.gate = new Promise((r) => (release = r));
+    writer.write([rec('a', '1'), rec('b', '1'), rec('a', '2')], cp(10));
+    writer.write([rec('a', '3')], cp(20));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(delivered).toEqual([]);
+    release();
+    await writer.drain();
+    expect(delivered.at(-1)).toBe(20);
+    const keysOf = (topic: string) => producer.sent.filter((s) => s.topic === topic).flatMap((s) => s.messages.map((m) => m.key));
+    expect(keysOf('a')).toEqual(['1', '2', '3']);
+    expect(keysOf('b')).toEqual(['1']);
+  });
+
+  it('reports a checkpoint without records (a heartbeat) once everything before it is delivered', async () => {
+    const { delivered, writer } = setup();
+    writer.write([], cp(5));
+    await writer.drain();
+    expect(delivered).toEqual([5]);
+  });
+
+  it('retries only the topic that failed and holds the checkpoint until it succeeds', async () => {
+    const { producer, delivered, writer } = setup();
+    producer.failures = [() => null, (t) => (t === 'b' ? new MessagingProduceError('b', 'broker down', { retriable: true }) : null)];
+    writer.write([rec('a', '1'), rec('b', '1')], cp(7));
+    await writer.drain();
+    expect(producer.sent.map((s) => s.topic)).toEqual(['a', 'b']);
+    expect(delivered).toEqual([7]);
+  });
+
+  it('gives up on a non-retriable error without reporting the checkpoint', async () => {
+    const { producer, delivered, writer } = setup();
+    const tooLarge = () => new MessagingProduceError('a', 'message too large', { retriable: false });
+    producer.failures = [tooLarge, tooLarge];
+    writer.write([rec('a', '1')], cp(9));
+    await expect(writer.drain()).rejects.toBeInstanceOf(DeliveryError);
+    expect(delivered).toEqual([]);
+    expect(() => writer.write([rec('a', '2')])).toThrow(DeliveryError);
+  });
+
+  it('makes writers wait while the backlog is over the limit', async () => {
+    const { producer, writer } = setup({ maxPendingRecords: 2 });
+    let release!: () => void;
+    producer.gate = new Promise((r) => (release = r));
+    writer.write([rec('a', '1'), rec('a', '2'), rec('a', '3')]);
+    let writable = false;
+    const waiting = writer.whenWritable().then(() => (writable = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(writable).toBe(false);
+    release();
+    await waiting;
+    expect(writer.backlog).toBe(0);
+  });
+});
