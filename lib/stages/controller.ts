@@ -75,9 +75,11 @@ export async function moveStage(deps: StageDeps, context: string, target: StageP
   if (same) return result;
 
   if (forward) {
+    // Side effects first: the shadow gate looks at the very pipeline that extraction starts. They are idempotent,
+    // and harmless if the gates then refuse (the service takes no real traffic before the flip).
+    await forwardSideEffects(deps, context, from, target, result);
     result.gates = await evaluateGates(target.stage, effectiveGates(deps.plan, context), await deps.inputs(context));
     if (!force && result.gates.some((g) => !g.pass)) throw new GateRefusedError(context, target, result.gates);
-    await forwardSideEffects(deps, context, from, target, result);
   }
 
   // Read-your-writes: before traffic moves towards a side, that side must have everything the other has taken.
@@ -108,7 +110,9 @@ async function forwardSideEffects(deps: StageDeps, context: string, from: StageP
   }
   if (crosses('shadow')) {
     await deps.cdc.extract(context);
-    result.actions.push(`extracted ${context}: id ranges set, forward pipeline started`);
+    // The snapshot is in Kafka once extract returns; wait (bounded) until the service has applied it.
+    const synced = await deps.cdc.sync(context, 'forward', deps.syncTimeoutMs ?? 30_000);
+    result.actions.push(`extracted ${context}: id ranges set, forward pipeline started${synced.caughtUp ? ', snapshot applied' : ''}`);
   }
   if (crosses('canary')) {
     await deps.cdc.startReverse(context);

@@ -15,10 +15,11 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
   for (const c of contexts) {
     const next = nextPosition(deps.plan, c.name, { stage: c.stage as never, percent: c.percent });
     const inputs = await deps.inputs(c.name);
-    // Reconcile is expensive: status reports it only when the next gate is actually run (advance/stage).
-    const gates: GateResult[] = next ? await evaluateGates(next.stage, effectiveGates(deps.plan, c.name), { ...inputs, reconcile: async () => ({ clean: false, summary: 'not run by status (runs on advance)' }) }) : [];
+    // Reconcile is expensive: status leaves that gate out; advance and stage run it.
+    const gates: GateResult[] = next ? await evaluateGates(next.stage, effectiveGates(deps.plan, c.name), { ...inputs, reconcile: undefined }) : [];
+    const shown = gates.filter((g) => g.gate !== 'reconcile.clean');
     const pipe = (dir: 'forward' | 'reverse') => pipelines?.find((p) => p.name === `${c.name}-${dir}`) ?? null;
-    out.push({ ...c, pipelines: { forward: pipe('forward'), reverse: pipe('reverse') }, next: next ? { ...next, label: label(next), gates } : null });
+    out.push({ ...c, pipelines: { forward: pipe('forward'), reverse: pipe('reverse') }, next: next ? { ...next, label: label(next), gates: shown } : null });
   }
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ contexts: out, cdc: pipelines ? 'ok' : 'unavailable' }, null, 2)}\n`);
@@ -32,7 +33,7 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
     pipeCell(c.pipelines.forward),
     pipeCell(c.pipelines.reverse),
     c.breaker,
-    c.next ? `${c.next.label}: ${c.next.gates.filter((g) => g.pass).length}/${c.next.gates.length} gates pass` : '-',
+    c.next ? `${c.next.label}: ${c.next.gates.filter((g) => g.pass).length}/${c.next.gates.length} gates pass${c.next.stage === 'canary' ? ' (+ reconcile on advance)' : ''}` : '-',
   ]);
   process.stdout.write(formatTable(['context', 'stage', 'shadow compared / diff rate', 'forward', 'reverse', 'breaker', 'next'], rows));
   for (const c of out) {

@@ -1,7 +1,8 @@
 import { Counter } from 'prom-client';
 import { registry } from '../../../lib/http/metrics';
 import type { Logger } from '../../../lib/logger';
-import { canarySteps, effectiveAutoRollback, type Plan, type Stage } from '../../../lib/plan';
+import { effectiveAutoRollback, type Plan, type Stage } from '../../../lib/plan';
+import { previousPosition } from '../../../lib/stages/stepper';
 import type { UnleashAdminClient } from '../../../lib/unleash/admin-client';
 import { applyStage } from '../../../lib/unleash/stage-flags';
 import type { Flags } from '../flags/flag-source';
@@ -22,12 +23,9 @@ const rollbacks = new Counter({
   registers: [registry],
 });
 
-/** One stage back: cutover → canary (its last step), canary → shadow. */
+/** One stage back: cutover → its previous step (the last canary step), canary → shadow. */
 export function previousStage(plan: Plan, context: string, stage: Stage): { stage: Stage; percent: number } | undefined {
-  if (stage === 'cutover') {
-    const steps = canarySteps(plan, context);
-    return { stage: 'canary', percent: steps[steps.length - 1] ?? 50 };
-  }
+  if (stage === 'cutover') return previousPosition(plan, context, { stage, percent: 100 });
   if (stage === 'canary') return { stage: 'shadow', percent: 0 };
   return undefined;
 }
