@@ -5,7 +5,8 @@ import { registry } from '../../../lib/http/metrics';
 import { errorHandler, requestContext } from '../../../lib/http/middleware';
 import { validate } from '../../../lib/http/validate';
 import type { Logger } from '../../../lib/logger';
-import { requireAdmin } from './auth';
+import { adminAuth, requireAdmin } from './auth';
+import { dashboardRoutes } from '../dashboard';
 import type { StatusService } from './status';
 import type { StageActions } from './stage-actions';
 import { GateRefusedError, StageError } from '../../../lib/stages/controller';
@@ -21,7 +22,9 @@ const diffsQuery = z.object({
 
 /**
  * The facade's own API under /_strangler: health and metrics are open (load balancers and Prometheus scrape them);
- * everything that tells about the migration needs the admin token. An Express app: this is not the hot path.
+ * everything that tells about the migration needs the admin token (Bearer, or the dashboard's session cookie).
+ * The dashboard page itself is at /_strangler/ and shows only a login form until then. An Express app: this is not
+ * the hot path.
  */
 export function createAdminApp(deps: { status: StatusService; adminToken: string; logger: Logger; stages?: StageActions }): Express {
   const app = express();
@@ -40,7 +43,12 @@ export function createAdminApp(deps: { status: StatusService; adminToken: string
     res.send(await registry.metrics());
   });
 
-  router.use(requireAdmin(deps.adminToken));
+  const auth = adminAuth(deps.adminToken);
+  const dashboard = dashboardRoutes({ auth, status: deps.status });
+  router.use(dashboard.pages);
+
+  router.use(requireAdmin(auth));
+  router.use(dashboard.api);
 
   router.get('/status', async (_req, res) => {
     res.json(await deps.status.status());
@@ -53,6 +61,16 @@ export function createAdminApp(deps: { status: StatusService; adminToken: string
       return;
     }
     res.json({ items: await deps.status.diffs(q.context, q.limit) });
+  });
+
+  router.delete('/diffs', async (req, res) => {
+    const context = typeof req.query.context === 'string' ? req.query.context : '';
+    if (!deps.status.hasContext(context)) {
+      res.status(404).json(errorBody('unknown_context', `unknown context ${JSON.stringify(context)}`));
+      return;
+    }
+    await deps.status.resetDiffs(context);
+    res.json({ reset: context });
   });
 
   const stageRoute = (action: 'advance' | 'rollback') =>

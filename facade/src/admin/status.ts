@@ -78,6 +78,10 @@ export class StatusService {
     return { contexts, unleash: this.flags.health() };
   }
 
+  resetDiffs(context: string): Promise<void> {
+    return this.store.reset(context);
+  }
+
   diffs(context: string | undefined, limit: number): Promise<StoredDiff[]> {
     return this.store.list({ context, limit });
   }

@@ -304,6 +304,23 @@ export class DiffStore {
     }
   }
 
+  /**
+   * Forgets a context's diffs and counts (after the service was fixed, or when a workshop starts over), so the diff
+   * rate the canary gate reads describes the service as it is now.
+   */
+  async reset(context: string): Promise<void> {
+    await this.flush();
+    const prefix = `${context}${KEY_SEP}`;
+    for (const map of [this.totals, this.pendingCounts]) for (const key of [...map.keys()]) if (key.startsWith(prefix)) map.delete(key);
+    for (let i = this.buffer.length - 1; i >= 0; i--) if (this.buffer[i].row.context === context) this.buffer.splice(i, 1);
+    try {
+      await this.pool.query('DELETE FROM shadow_counts WHERE context = $1', [context]);
+      await this.pool.query('DELETE FROM shadow_diffs WHERE context = $1', [context]);
+    } catch (err) {
+      throw new DiffStoreUnavailableError(err);
+    }
+  }
+
   health(): DiffStoreHealth {
     return { ready: this.ready, buffered: this.buffer.length, dropped: this.dropped, lastError: this.lastError };
   }

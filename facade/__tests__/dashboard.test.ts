@@ -1,0 +1,191 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import request from 'supertest';
+import { UnleashAdminClient } from '../../lib/unleash/admin-client';
+import { applyStage, readStage } from '../../lib/unleash/stage-flags';
+import { startTestMonolith, type TestMonolith } from '../../monolith/testing';
+import { startTestUsersService, type TestUsersService } from '../../extracted/users/testing';
+import { eventually } from '../../test/harness/eventually';
+import { startTestUnleash, type TestUnleash } from '../../test/harness/unleash';
+import { startTestFacade, testPlan, TEST_ADMIN_TOKEN, type TestFacade } from '../testing';
+
+jest.setTimeout(120_000);
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = path.resolve(__dirname, '..', '..', 'test-artifacts', 'dashboard.png');
+const LOGIN_SCREENSHOT = path.resolve(__dirname, '..', '..', 'test-artifacts', 'dashboard-login.png');
+// Evaluated in the page (strings: this project's TypeScript has no DOM types).
+const STATUS_FROM_PAGE = "fetch('/_strangler/status').then((r) => r.status)";
+
+describe('dashboard in a real browser (chromium, real Unleash, monolith and users service)', () => {
+  let unleash: TestUnleash;
+  let monolith: TestMonolith;
+  let users: TestUsersService;
+  let facade: TestFacade;
+  let admin: UnleashAdminClient;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const problems: string[] = [];
+
+  const card = (name: string) => page.locator(`[data-context="${name}"]`);
+  const text = async (selector: string) => ((await page.locator(selector).textContent()) ?? '').replace(/\s+/g, ' ').trim();
+  const cells = async (row: string | Locator) => (await (typeof row === 'string' ? page.locator(row) : row).locator('td').allTextContents()).map((s) => s.trim());
+  const stageOf = (name: string) => text(`[data-context="${name}"] [data-field="stage"]`);
+
+  beforeAll(async () => {
+    [unleash, monolith, users] = await Promise.all([startTestUnleash(), startTestMonolith(), startTestUsersService()]);
+    admin = new UnleashAdminClient({ url: unleash.url, adminToken: unleash.adminToken });
+    // User 1 is the same on both sides; user 2 has a planted difference in its name.
+    await monolith.sequelize.query("INSERT INTO users (email, name) VALUES ('same@example.com', 'Same'), ('ada@example.com', 'Ada Lovelace')");
+    await users.sequelize.query("INSERT INTO users (email, full_name) VALUES ('same@example.com', 'Same'), ('ada@example.com', 'Ada L.')");
+    await applyStage(admin, 'users', 'shadow');
+    facade = await startTestFacade({
+      plan: testPlan({ monolith: monolith.server.url, users: users.server.url }),
+      unleash,
+      env: { UNLEASH_ADMIN_TOKEN: unleash.adminToken },
+    });
+    await eventually(() => expect(facade.facade.flags.state('users').stage).toBe('shadow'), 5_000, 50);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    // A projector's resolution.
+    context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    page = await context.newPage();
+    // A CSP violation or a script error would leave the page silently stale: collect them and fail at the end.
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (msg) => {
+      // The refused advance (409) and the API after logout (401) are expected answers, not problems.
+      if (msg.type() === 'error' && !/status of (401|409)/.test(msg.text())) problems.push(`console error: ${msg.text()}`);
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await facade?.destroy();
+    await Promise.all([unleash?.stop(), monolith?.stop(), users?.stop()]);
+  });
+
+  it('shows nothing but the login form without a session, and an error for a wrong token', async () => {
+    const res = await page.goto(`${facade.url}/_strangler/`);
+    expect(res?.status()).toBe(200);
+    expect(await page.locator('form.login-form input[name="token"]').isVisible()).toBe(true);
+    expect(await page.locator('[data-context]').count()).toBe(0);
+    expect(await page.locator('body').textContent()).not.toMatch(/notifications|payments|orders/);
+
+    await page.fill('#token', 'not-the-admin-token');
+    const [answer] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/_strangler/login')), page.click('button[type="submit"]')]);
+    expect(answer.status()).toBe(401);
+    expect(await text('.login-error')).toBe('That admin token is not right. Try again.');
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: LOGIN_SCREENSHOT });
+    expect(await page.locator('[data-context]').count()).toBe(0);
+    expect(await context.cookies()).toEqual([]);
+  });
+
+  it('logs in through the form and shows the four contexts with their live state', async () => {
+    await page.fill('#token', TEST_ADMIN_TOKEN);
+    await Promise.all([page.waitForURL(`${facade.url}/_strangler/`), page.click('button[type="submit"]')]);
+    const names = await Promise.all((await page.locator('[data-context]').all()).map((el) => el.getAttribute('data-context')));
+    expect(names).toEqual(['notifications', 'payments', 'users', 'orders']);
+
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({ name: 'strangler_session', httpOnly: true, sameSite: 'Strict', path: '/_strangler' });
+    expect(cookie.value).not.toContain(TEST_ADMIN_TOKEN);
+    // HttpOnly: the page's own script cannot read it; the JSON API accepts it.
+    expect(await page.evaluate('document.cookie')).toBe('');
+    expect(await page.evaluate(STATUS_FROM_PAGE)).toBe(200);
+    expect((await request(facade.url).get('/_strangler/status')).status).toBe(401);
+
+    await eventually(async () => expect(await text('#live')).toMatch(/^● live · updated/), 5_000);
+    expect(await stageOf('users')).toBe('shadow');
+    expect(await stageOf('notifications')).toBe('monolith');
+    expect(await text('[data-context="users"] [data-field="pipelines"]')).toBe('no CDC worker');
+    expect(await text('[data-context="users"] [data-field="breaker"]')).toBe('closed');
+    expect(await text('[data-context="users"] [data-field="rollback"]')).toBe('none since the facade started');
+
+    // Traffic through the facade shows up on its own: the monolith answers while the service is shadowed.
+    await page.evaluate("window.marker = 'no reload'");
+    for (let i = 0; i < 6; i++) expect((await request(facade.url).get(`/api/users/${(i % 2) + 1}`).set('x-request-id', `dash-${i}`)).status).toBe(200);
+    await eventually(async () => expect(await text('[data-context="users"] [data-field="traffic-text"]')).toMatch(/^monolith 100% \(6\) service 0% \(0\) — last \d+ s$/), 5_000);
+    await eventually(async () => expect(await text('[data-context="users"] [data-field="shadow"]')).toMatch(/^diff rate 50\.0% 3 of 6 compared · sampling 100%$/), 5_000);
+
+    // The latest diffs open to show the differing JSON paths with both values.
+    const diff = card('users').locator('details.diff').first();
+    await diff.waitFor({ timeout: 5_000 });
+    expect(await diff.locator('summary').textContent()).toMatch(/^GET \/api\/users\/2 — 1 path · /);
+    expect(await diff.locator('table').isVisible()).toBe(false);
+    await diff.locator('summary').click();
+    expect(await cells(diff.locator('tbody tr').first())).toEqual(['$.name', '"Ada Lovelace"', '"Ada L."']);
+    // Still open after the next polls.
+    await page.waitForTimeout(2_000);
+    expect(await card('users').locator('details.diff').first().locator('table').isVisible()).toBe(true);
+  });
+
+  it('shows the failing gates with their numbers when an advance is refused, and offers to force it', async () => {
+    await card('notifications').locator('[data-action="advance"]').click();
+    expect(await page.locator('#confirm').isVisible()).toBe(true);
+    expect(await text('#confirm-text')).toBe('Advance notifications from monolith to shadow? The gates are checked first.');
+    // Cancelling does nothing.
+    await page.click('#confirm-no');
+    expect(await page.locator('#confirm').isVisible()).toBe(false);
+    expect(await text('[data-context="notifications"] [data-field="result"]')).toBe('');
+
+    await card('notifications').locator('[data-action="advance"]').click();
+    await page.click('#confirm-yes');
+    const result = '[data-context="notifications"] [data-field="result"]';
+    await page.locator(`${result} table.gates`).waitFor({ timeout: 10_000 });
+    expect(await text(`${result} h4`)).toBe('✖ Gates refused to advance notifications');
+    expect(await cells(`${result} [data-gate="forward.streaming"]`)).toEqual(['forward.streaming', '✖ fail', 'pipeline notifications-forward is absent']);
+    expect(await cells(`${result} [data-gate="forward.lag"]`)).toEqual(['forward.lag', '✖ fail', 'pipeline notifications-forward lag unknown (max 5000 ms)']);
+    expect(await page.locator(`${result} [data-action="force"]`).isVisible()).toBe(true);
+    expect((await readStage(admin, 'notifications')).stage).toBe('monolith');
+    expect(await stageOf('notifications')).toBe('monolith');
+  });
+
+  it('follows a stage change made elsewhere, then advances users to retired from the page without reloading', async () => {
+    // Someone runs the CLI: the page follows within a couple of seconds.
+    await applyStage(admin, 'users', 'cutover');
+    await eventually(async () => expect(await stageOf('users')).toBe('cutover'), 4_000, 100);
+    for (let i = 0; i < 4; i++) expect((await request(facade.url).get('/api/users/2')).body.name).toBe('Ada L.');
+    await eventually(async () => expect(await text('[data-context="users"] [data-field="traffic-text"]')).toMatch(/^monolith 60% \(6\) service 40% \(4\)/), 5_000);
+
+    await card('users').locator('[data-action="advance"]').click();
+    expect(await text('#confirm-text')).toBe('Advance users from cutover to retired? The gates are checked first.');
+    await page.click('#confirm-yes');
+    const result = '[data-context="users"] [data-field="result"]';
+    await eventually(async () => expect(await text(`${result} h4`)).toBe('✔ users: cutover → retired'), 10_000);
+    expect(await cells(`${result} [data-gate="fallback.quiet"]`)).toEqual(['fallback.quiet', '✔ pass', 'no fallback to the monolith since the facade started (need 0 s)']);
+    await eventually(async () => expect(await stageOf('users')).toBe('retired'), 3_000, 100);
+    expect(await card('users').locator('.ladder li.current').textContent()).toBe('retired');
+    expect(await card('users').locator('[data-action="advance"]').isDisabled()).toBe(true);
+    expect(await page.evaluate('window.marker')).toBe('no reload');
+    expect((await readStage(admin, 'users')).stage).toBe('retired');
+
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(20_000);
+  });
+
+  it('forces a refused advance only after a second confirmation, and says what it skipped', async () => {
+    const result = '[data-context="notifications"] [data-field="result"]';
+    await page.locator(`${result} [data-action="force"]`).click();
+    expect(await text('#confirm-title')).toBe('Force advance?');
+    expect(await text('#confirm-text')).toBe('Force notifications from monolith to shadow although gates failed? The failing gates are overridden.');
+    await page.click('#confirm-yes');
+    await eventually(async () => expect(await text(`${result} h4`)).toBe('✔ notifications: monolith → shadow (forced)'), 10_000);
+    expect(await text(result)).toContain('⚠ no CDC worker: pipelines were not started');
+    await eventually(async () => expect(await stageOf('notifications')).toBe('shadow'), 3_000, 100);
+    expect((await readStage(admin, 'notifications')).stage).toBe('shadow');
+  });
+
+  it('logs out: the login form again, and the JSON API refuses the browser', async () => {
+    await Promise.all([page.waitForURL(`${facade.url}/_strangler/`), page.click('.top button[type="submit"]')]);
+    expect(await page.locator('form.login-form').isVisible()).toBe(true);
+    expect(await page.locator('[data-context]').count()).toBe(0);
+    expect(await context.cookies()).toEqual([]);
+    expect(await page.evaluate(STATUS_FROM_PAGE)).toBe(401);
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,50 @@
+import { TrafficWindow, type TrafficTotals } from '../traffic';
+
+describe('TrafficWindow', () => {
+  let now = 0;
+  let totals: TrafficTotals = new Map();
+  const set = (users: [number, number]) => {
+    totals = new Map([['users', { monolith: users[0], service: users[1] }]]);
+  };
+  const window = () => new TrafficWindow(async () => totals, 30, () => now);
+
+  beforeEach(() => {
+    now = 1_000_000;
+    set([0, 0]);
+  });
+
+  it('counts the requests answered by each side since the first sample, up to the window', async () => {
+    const w = window();
+    await w.report();
+    set([8, 2]);
+    now += 5_000;
+    expect(await w.report()).toEqual({ seconds: 5, windowSeconds: 30, contexts: { users: { monolith: 8, service: 2, serviceShare: 0.2 } } });
+  });
+
+  it('forgets what happened before the window', async () => {
+    const w = window();
+    await w.report();
+    set([100, 0]);
+    now += 10_000;
+    await w.report();
+    now += 25_000;
+    set([100, 30]);
+    // The baseline is the newest sample at least a window old: here still the first one.
+    expect(await w.report()).toMatchObject({ seconds: 35, contexts: { users: { monolith: 100, service: 30 } } });
+    now += 6_000;
+    // Now the sample taken after the 100 monolith requests is: they are out of the window.
+    expect(await w.report()).toEqual({ seconds: 31, windowSeconds: 30, contexts: { users: { monolith: 0, service: 30, serviceShare: 1 } } });
+    now += 40_000;
+    expect(await w.report()).toMatchObject({ contexts: { users: { monolith: 0, service: 0, serviceShare: null } } });
+  });
+
+  it('keeps few samples however often it is polled', async () => {
+    const w = window();
+    for (let i = 0; i < 1000; i++) {
+      now += 10;
+      set([i, 0]);
+      await w.report();
+    }
+    expect((w as unknown as { samples: unknown[] }).samples.length).toBeLessThanOrEqual(41);
+  });
+});

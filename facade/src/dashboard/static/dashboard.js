@@ -1,0 +1,375 @@
+/* global document, location */
+// The dashboard's only script: polls the admin JSON API and fills in the server-rendered cards. Every value from the
+// API goes in through textContent, never as HTML: diffs carry whatever the shop's responses contained.
+'use strict';
+
+(() => {
+  const API = '/_strangler';
+  const POLL_MS = 1500;
+  const DIFFS_PER_CONTEXT = 5;
+  const STAGES = ['monolith', 'shadow', 'canary', 'cutover', 'retired'];
+
+  const cards = new Map();
+  for (const el of document.querySelectorAll('[data-context]')) cards.set(el.dataset.context, el);
+  const latest = new Map();
+  const diffSignature = new Map();
+  const openDiffs = new Set();
+  const busy = new Set();
+
+  const field = (card, name) => card.querySelector(`[data-field="${name}"]`);
+  const pct = (r) => `${(r * 100).toFixed(1)}%`;
+  const wholePct = (r) => `${Math.round(r * 100)}%`;
+  const stageLabel = (p) => (p.stage === 'canary' ? `canary ${p.percent}%` : p.stage);
+  const time = (iso) => new Date(iso).toLocaleTimeString();
+
+  /** h('p', { class: 'x' }, 'text', child) — strings become text nodes. */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      el.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+    }
+    return el;
+  }
+  const fill = (el, ...children) => el.replaceChildren(...children.flat().filter((c) => c !== undefined && c !== null && c !== false));
+  const pill = (kind, text) => h('span', { class: `pill ${kind}` }, text);
+
+  async function getJson(path) {
+    const res = await fetch(API + path, { headers: { accept: 'application/json' }, cache: 'no-store' });
+    // The session ran out (or the token was rotated): the server shows the login form again.
+    if (res.status === 401) {
+      location.reload();
+      throw new Error('logged out');
+    }
+    if (!res.ok) throw new Error(`${path} answered HTTP ${res.status}`);
+    return res.json();
+  }
+
+  // ---- rendering --------------------------------------------------------------------------------------------------
+
+  function renderStage(card, c) {
+    const stage = field(card, 'stage');
+    stage.dataset.stage = c.stage;
+    stage.textContent = stageLabel(c);
+    const at = STAGES.indexOf(c.stage);
+    for (const li of field(card, 'ladder').children) {
+      const i = STAGES.indexOf(li.dataset.step);
+      li.classList.toggle('current', i === at);
+      li.classList.toggle('done', i < at);
+      if (i === at) li.setAttribute('aria-current', 'step');
+      else li.removeAttribute('aria-current');
+    }
+    card.querySelector('[data-action="advance"]').disabled = busy.has(c.name) || c.stage === 'retired';
+    card.querySelector('[data-action="rollback"]').disabled = busy.has(c.name) || c.stage === 'monolith';
+  }
+
+  function renderTraffic(card, t, seconds) {
+    const monolith = t ? t.monolith : 0;
+    const service = t ? t.service : 0;
+    const total = monolith + service;
+    const bar = field(card, 'traffic').querySelector('.bar');
+    bar.querySelector('.bar-monolith').style.width = total ? `${(monolith / total) * 100}%` : '0';
+    bar.querySelector('.bar-service').style.width = total ? `${(service / total) * 100}%` : '0';
+    const text = field(card, 'traffic-text');
+    if (!total) {
+      fill(text, `no requests in the last ${seconds} s`);
+      return;
+    }
+    fill(
+      text,
+      h('span', { class: 'swatch monolith' }),
+      `monolith ${wholePct(monolith / total)} (${monolith})  `,
+      h('span', { class: 'swatch service' }),
+      `service ${wholePct(service / total)} (${service})`,
+      ` — last ${seconds} s`,
+    );
+  }
+
+  function renderShadow(card, s) {
+    if (!s.compared) {
+      fill(field(card, 'shadow'), `no comparisons yet · sampling ${s.sampleRate}%`);
+      return;
+    }
+    const kind = s.diffRate === 0 ? 'ok' : s.diffRate <= 0.01 ? 'warn' : 'bad';
+    fill(
+      field(card, 'shadow'),
+      pill(kind, `diff rate ${pct(s.diffRate)}`),
+      ` ${s.diffs + s.errors} of ${s.compared} compared`,
+      s.errors ? ` (${s.errors} service errors)` : '',
+      ` · sampling ${s.sampleRate}%`,
+    );
+  }
+
+  function pipelineText(direction, p) {
+    if (!p) return [`${direction}: `, pill('none', 'absent')];
+    const kind = p.state === 'streaming' ? 'ok' : p.state === 'error' ? 'bad' : 'warn';
+    return [`${direction}: `, pill(kind, p.state), p.lagMs === null || p.lagMs === undefined ? ' lag unknown' : ` lag ${p.lagMs} ms`];
+  }
+
+  function renderPipelines(card, pipelines) {
+    if (!pipelines) {
+      fill(field(card, 'pipelines'), pill('none', 'no CDC worker'));
+      return;
+    }
+    fill(field(card, 'pipelines'), ...pipelineText('forward', pipelines.forward), h('br'), ...pipelineText('reverse', pipelines.reverse));
+  }
+
+  function renderBreaker(card, state) {
+    const kind = state === 'closed' ? 'ok' : state === 'open' ? 'bad' : 'warn';
+    fill(field(card, 'breaker'), pill(kind, state.replace('_', '-')));
+  }
+
+  function renderService(card, s) {
+    const kind = !s.requests ? 'none' : s.errorRate === 0 ? 'ok' : s.errorRate <= 0.05 ? 'warn' : 'bad';
+    fill(
+      field(card, 'service'),
+      pill(kind, `errors ${pct(s.errorRate)}`),
+      ` ${s.failed} of ${s.requests} in ${s.windowSeconds} s`,
+      s.lastFallbackAt ? ` · last fallback ${time(s.lastFallbackAt)}` : '',
+    );
+  }
+
+  function renderRollback(card, r) {
+    if (!r) {
+      fill(field(card, 'rollback'), h('span', { class: 'muted' }, 'none since the facade started'));
+      return;
+    }
+    fill(field(card, 'rollback'), pill('bad', `${time(r.at)} ${stageLabel(r.from)} → ${stageLabel(r.to)}`), ' ', r.reason);
+  }
+
+  function renderDiffs(card, name, items) {
+    const signature = items.map((d) => d.id).join(',');
+    if (diffSignature.get(name) === signature) return;
+    diffSignature.set(name, signature);
+    const box = field(card, 'diffs');
+    if (!items.length) {
+      fill(box, h('p', { class: 'muted' }, 'none'));
+      return;
+    }
+    fill(
+      box,
+      items.map((d) => {
+        const counted = d.diffs.filter((e) => e.omitted === undefined);
+        const omitted = d.diffs.reduce((n, e) => n + (e.omitted || 0), 0);
+        const statuses = d.monolithStatus !== d.serviceStatus ? ` · status ${d.monolithStatus ?? '—'} vs ${d.serviceStatus ?? 'no answer'}` : '';
+        const details = h(
+          'details',
+          { class: 'diff', 'data-diff': d.id, open: openDiffs.has(d.id), ontoggle: () => (details.open ? openDiffs.add(d.id) : openDiffs.delete(d.id)) },
+          h('summary', {}, h('span', { class: 'mono' }, `${d.method} ${d.path}`), ` — ${counted.length + omitted} path${counted.length + omitted === 1 ? '' : 's'}${statuses} · ${time(d.createdAt)}`),
+          h(
+            'table',
+            {},
+            h('thead', {}, h('tr', {}, h('th', {}, 'path'), h('th', {}, 'monolith'), h('th', {}, 'service'))),
+            h(
+              'tbody',
+              {},
+              counted.map((e) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', { class: 'mono' }, e.path),
+                  h('td', { class: 'mono' }, e.missing === 'monolith' ? '(missing)' : JSON.stringify(e.monolith)),
+                  h('td', { class: 'mono' }, e.missing === 'service' ? '(missing)' : JSON.stringify(e.service)),
+                ),
+              ),
+            ),
+          ),
+          omitted ? h('p', { class: 'meta' }, `… and ${omitted} more`) : null,
+          h('p', { class: 'meta' }, `route ${d.route}`, d.requestId ? ` · request ${d.requestId}` : '', d.ignored && d.ignored.length ? ` · ignored ${d.ignored.join(', ')}` : ''),
+        );
+        return details;
+      }),
+    );
+  }
+
+  function renderHeader(ok, message, unleash) {
+    const live = document.getElementById('live');
+    live.classList.toggle('stale', !ok);
+    live.textContent = ok ? `● live · updated ${new Date().toLocaleTimeString()}` : `⚠ not updating: ${message}`;
+    if (unleash) {
+      const el = document.getElementById('unleash');
+      el.classList.toggle('bad', unleash.state !== 'synchronized');
+      el.textContent = `Unleash: ${unleash.state}${unleash.lastError ? ` (${unleash.lastError})` : ''}`;
+    }
+  }
+
+  // ---- polling ----------------------------------------------------------------------------------------------------
+
+  let timer;
+  let running = false;
+  let again = false;
+
+  async function tick() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    clearTimeout(timer);
+    try {
+      const [status, traffic] = await Promise.all([getJson('/status'), getJson('/traffic')]);
+      for (const c of status.contexts) {
+        const card = cards.get(c.name);
+        if (!card) continue;
+        latest.set(c.name, c);
+        renderStage(card, c);
+        renderTraffic(card, traffic.contexts[c.name], traffic.seconds);
+        renderShadow(card, c.shadow);
+        renderPipelines(card, c.pipelines);
+        renderBreaker(card, c.breaker);
+        renderService(card, c.service);
+        renderRollback(card, c.lastRollback);
+      }
+      const diffs = await Promise.all([...cards.keys()].map((name) => getJson(`/diffs?context=${encodeURIComponent(name)}&limit=${DIFFS_PER_CONTEXT}`)));
+      [...cards.keys()].forEach((name, i) => renderDiffs(cards.get(name), name, diffs[i].items));
+      renderHeader(true, '', status.unleash);
+    } catch (err) {
+      renderHeader(false, err.message);
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        void tick();
+      } else {
+        timer = setTimeout(tick, POLL_MS);
+      }
+    }
+  }
+
+  // ---- stage actions ----------------------------------------------------------------------------------------------
+
+  const dialog = document.getElementById('confirm');
+  let pending;
+
+  function nextLabel(c) {
+    switch (c.stage) {
+      case 'monolith':
+        return 'shadow';
+      case 'shadow':
+        return 'canary (its first step)';
+      case 'canary':
+        return 'its next canary step, or cutover after the last one';
+      case 'cutover':
+        return 'retired';
+      default:
+        return undefined;
+    }
+  }
+
+  function previousLabel(c) {
+    switch (c.stage) {
+      case 'retired':
+        return 'cutover';
+      case 'cutover':
+        return 'canary (its last step)';
+      case 'canary':
+        return 'its previous canary step, or shadow from the first one';
+      case 'shadow':
+        return 'monolith';
+      default:
+        return undefined;
+    }
+  }
+
+  function askConfirm(name, action, force) {
+    const c = latest.get(name);
+    const from = c ? stageLabel(c) : 'its current stage';
+    let text;
+    if (action === 'rollback') text = `Roll ${name} back from ${from} to ${c ? previousLabel(c) : 'the previous stage'}? Traffic moves back to the monolith side at once; a rollback is never gated.`;
+    else if (force) text = `Force ${name} from ${from} to ${c ? nextLabel(c) : 'the next stage'} although gates failed? The failing gates are overridden.`;
+    else text = `Advance ${name} from ${from} to ${c ? nextLabel(c) : 'the next stage'}? The gates are checked first.`;
+    pending = { name, action, force };
+    document.getElementById('confirm-title').textContent = action === 'rollback' ? 'Roll back?' : force ? 'Force advance?' : 'Advance?';
+    document.getElementById('confirm-text').textContent = text;
+    document.getElementById('confirm-yes').className = force || action === 'rollback' ? 'btn danger' : 'btn primary';
+    document.getElementById('confirm-yes').textContent = action === 'rollback' ? 'Roll back' : force ? 'Force advance' : 'Advance';
+    dialog.showModal();
+  }
+
+  function gateTable(gates) {
+    if (!gates || !gates.length) return null;
+    return h(
+      'table',
+      { class: 'gates' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'gate'), h('th', {}, 'result'), h('th', {}, 'numbers'))),
+      h(
+        'tbody',
+        {},
+        gates.map((g) => h('tr', { 'data-gate': g.gate }, h('td', { class: 'mono' }, g.gate), h('td', { class: g.pass ? 'pass' : 'fail' }, g.pass ? '✔ pass' : '✖ fail'), h('td', {}, g.detail))),
+      ),
+    );
+  }
+
+  function showResult(name, kind, ...content) {
+    const box = field(cards.get(name), 'result');
+    box.className = `result ${kind}`;
+    fill(box, content);
+  }
+
+  async function perform({ name, action, force }) {
+    busy.add(name);
+    const c = latest.get(name);
+    if (c) renderStage(cards.get(name), c);
+    showResult(name, 'busy', h('p', {}, action === 'rollback' ? 'Rolling back…' : force ? 'Forcing…' : 'Checking gates and advancing…'));
+    try {
+      const res = await fetch(`${API}/contexts/${encodeURIComponent(name)}/${action}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'x-strangler-csrf': '1' },
+        body: JSON.stringify(force ? { force: true } : {}),
+      });
+      const body = await res.json().catch(() => ({}));
+      if (res.ok) {
+        const moved = body.direction === 'none' ? `${name} is already at ${stageLabel(body.to)}` : `${name}: ${stageLabel(body.from)} → ${stageLabel(body.to)}${body.forced ? ' (forced)' : ''}`;
+        showResult(
+          name,
+          'ok',
+          h('h4', {}, `✔ ${moved}`),
+          gateTable(body.gates),
+          body.actions && body.actions.length ? h('ul', {}, body.actions.map((a) => h('li', {}, a))) : null,
+          body.warnings && body.warnings.length ? h('ul', {}, body.warnings.map((w) => h('li', {}, `⚠ ${w}`))) : null,
+        );
+      } else if (res.status === 409 && body.error && body.error.code === 'gate_failed') {
+        showResult(
+          name,
+          'bad',
+          h('h4', {}, `✖ Gates refused to advance ${name}`),
+          gateTable(body.error.details),
+          h('div', { class: 'result-actions' }, h('button', { type: 'button', class: 'btn danger small', 'data-action': 'force', onclick: () => askConfirm(name, 'advance', true) }, 'Force advance…')),
+        );
+      } else {
+        const error = body.error || { code: `http_${res.status}`, message: `HTTP ${res.status}` };
+        showResult(name, 'bad', h('h4', {}, `✖ ${action === 'rollback' ? 'Rollback' : 'Advance'} refused`), h('p', {}, error.message), h('p', { class: 'muted mono' }, error.code));
+      }
+    } catch (err) {
+      showResult(name, 'bad', h('h4', {}, '✖ The facade did not answer'), h('p', {}, err.message));
+    } finally {
+      busy.delete(name);
+      void tick();
+    }
+  }
+
+  for (const [name, card] of cards) {
+    for (const action of ['advance', 'rollback']) card.querySelector(`[data-action="${action}"]`).addEventListener('click', () => askConfirm(name, action, false));
+  }
+  document.getElementById('confirm-no').addEventListener('click', () => {
+    pending = undefined;
+    dialog.close();
+  });
+  document.getElementById('confirm-yes').addEventListener('click', () => {
+    const p = pending;
+    pending = undefined;
+    dialog.close();
+    if (p) void perform(p);
+  });
+  dialog.addEventListener('cancel', () => {
+    pending = undefined;
+  });
+
+  void tick();
+})();
