@@ -2,7 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli/errors';
 import { advanceCommand, rollbackCommand, stageCommand } from './commands/stage';
 import { diffsCommand } from './commands/diffs';
+import { loadCommand, type LoadFlags } from './commands/load';
 import { statusCommand } from './commands/status';
+import { reconcileCommand } from './commands/reconcile';
 import { up } from './commands/up';
 
 /** The operator's verbs. Every error is one clear line and a non-zero exit. */
@@ -56,6 +58,23 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'how many (default 20)')
     .option('--json', 'machine-readable output')
     .action((context: string, opts: { json?: boolean; limit?: string }) => diffsCommand(context, opts));
+
+  program
+    .command('reconcile')
+    .description('compare the monolith\'s and the service\'s tables of a context through the plan\'s mapping (exit 1 when they differ)')
+    .argument('<context>')
+    .option('--limit <n>', 'how many keys to list per kind of difference (default 20)')
+    .option('--json', 'machine-readable output')
+    .action((context: string, opts: { json?: boolean; limit?: string }) => reconcileCommand(context, opts));
+
+  program
+    .command('load')
+    .description('mixed reads and writes through the facade at a fixed rate, then requests per upstream, latency and errors')
+    .option('--rps <n>', 'requests per second, 1–5000 (default 20)')
+    .option('--duration <s>', 'seconds, 1–3600 (default 30)')
+    .option('--users <n>', 'users created for the run and acted as, 1–10000 (default 20)')
+    .option('--json', 'machine-readable summary (no progress line)')
+    .action((opts: LoadFlags) => loadCommand(opts));
 
   return program;
 }

@@ -40,6 +40,16 @@ export function createKafkaAdmin(kafka: Kafka): KafkaAdmin {
       }
     },
 
+    async endOffsets(topic: string): Promise<{ partition: number; offset: string }[]> {
+      try {
+        const client = await connect();
+        const offsets = await client.fetchTopicOffsets(topic);
+        return offsets.map((o) => ({ partition: o.partition, offset: o.high }));
+      } catch (err) {
+        throw new MessagingAdminError(`could not read the end offsets of ${topic}: ${errorMessage(err)}`, { cause: err });
+      }
+    },
+
     async disconnect(): Promise<void> {
       const pending = connecting;
       connecting = undefined;

@@ -86,6 +86,11 @@ export interface Consumer {
 export interface MessagingAdmin {
   /** Creates the topics that do not exist yet; existing topics are left as they are, whatever their partitions. */
   ensureTopics(names: string[], partitions?: number): Promise<void>;
+  /**
+   * Per partition, the offset the next message will get (Kafka's high watermark): a consumer has read everything
+   * when its last processed offset is this minus one.
+   */
+  endOffsets(topic: string): Promise<{ partition: number; offset: string }[]>;
 }
 
 export interface Messaging {

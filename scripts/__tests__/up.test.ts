@@ -12,7 +12,7 @@ async function freePorts(): Promise<Record<string, string>> {
   return env;
 }
 
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
 describe('strangler up', () => {
   it('starts every component, serves the seeded shop through the facade, and Ctrl-C stops everything cleanly', async () => {
@@ -21,7 +21,7 @@ describe('strangler up', () => {
     const monolithPort = Number(ports.MONOLITH_PORT);
     const run = runCli(['up'], { STRANGLER_HOME: home, ...ports });
     try {
-      await run.waitFor('strangler stack is up', 90_000);
+      await run.waitFor('strangler stack is up', 180_000);
       expect(run.output()).toMatch(new RegExp(`monolith\\s+http://127.0.0.1:${monolithPort}`));
       for (const name of ['postgres', 'unleash', 'kafka', 'users', 'orders', 'payments', 'notifications', 'facade']) expect(run.output()).toMatch(new RegExp(`\\n${name} `));
       const viaFacade = await fetch(`http://127.0.0.1:${ports.FACADE_PORT}/api/users?limit=100`);

@@ -8,6 +8,8 @@ export interface StackConnection {
   unleashAdminToken: string;
   /** The CDC worker's REST API, when the stack runs one. */
   cdcUrl?: string;
+  /** The Postgres server holding every database of the plan (reconcile reads it directly). */
+  postgresUrl?: string;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface StackConnection {
  */
 export function findStack(env: NodeJS.ProcessEnv = process.env): StackConnection {
   const state = readStackState() as
-    | { facadeUrl?: string; adminToken?: string; unleash?: { url?: string; adminToken?: string }; cdcUrl?: string }
+    | { facadeUrl?: string; adminToken?: string; unleash?: { url?: string; adminToken?: string }; cdcUrl?: string; postgresUrl?: string }
     | undefined;
   const conn = {
     facadeUrl: env.STRANGLER_FACADE_URL || state?.facadeUrl,
@@ -24,6 +26,7 @@ export function findStack(env: NodeJS.ProcessEnv = process.env): StackConnection
     unleashUrl: env.UNLEASH_URL || state?.unleash?.url,
     unleashAdminToken: env.UNLEASH_ADMIN_TOKEN || state?.unleash?.adminToken,
     cdcUrl: env.STRANGLER_CDC_URL || state?.cdcUrl,
+    postgresUrl: env.STRANGLER_PG_URL || state?.postgresUrl,
   };
   const missing = Object.entries({
     STRANGLER_FACADE_URL: conn.facadeUrl,

@@ -125,6 +125,7 @@ export class LocalStack {
         pid: process.pid,
         components: this.rows.map((r) => ({ name: r.component, url: r.address, pid: pids[r.component] })),
         facadeUrl: addresses.urls.facade,
+        cdcUrl: addresses.urls.cdc,
         adminToken: secrets.adminToken,
         unleash: { url: unleash.value.url, adminToken: tokens.adminToken, clientToken: tokens.clientToken, login: UNLEASH_UI_LOGIN },
         kafkaBrokers,

@@ -33,6 +33,7 @@ export const DEFAULT_PORTS = {
   orders: 3102,
   payments: 3103,
   notifications: 3104,
+  cdc: 8083,
   facade: 8080,
 } as const;
 
@@ -49,22 +50,34 @@ export const PORT_ENV: Record<keyof StackPorts, string> = {
   orders: 'ORDERS_PORT',
   payments: 'PAYMENTS_PORT',
   notifications: 'NOTIFICATIONS_PORT',
+  cdc: 'CDC_PORT',
   facade: 'FACADE_PORT',
 };
 
 export function appComponents(ports: StackPorts): AppComponent[] {
   return [
     { name: 'monolith', entry: 'monolith/src/main.ts', port: ports.monolith, database: 'monolith' },
-    { name: 'users', entry: 'extracted/users/src/main.ts', port: ports.users, database: 'users', env: () => ({ ORDERS_URL: `http://127.0.0.1:${ports.orders}` }) },
+    // A service asks another context through the facade, so whichever side owns that context at its current stage
+    // answers (before orders is extracted, only the monolith knows a user's orders). Payments' internal API is not a
+    // public route, so orders calls it directly.
+    { name: 'users', entry: 'extracted/users/src/main.ts', port: ports.users, database: 'users', env: () => ({ ORDERS_URL: `http://127.0.0.1:${ports.facade}` }) },
     { name: 'payments', entry: 'extracted/payments/src/main.ts', port: ports.payments, database: 'payments' },
     {
       name: 'orders',
       entry: 'extracted/orders/src/main.ts',
       port: ports.orders,
       database: 'orders',
-      env: (s) => ({ USERS_URL: s.urls.users, PAYMENTS_URL: s.urls.payments, KAFKA_BROKERS: s.kafkaBrokers }),
+      env: (s) => ({ USERS_URL: `http://127.0.0.1:${ports.facade}`, PAYMENTS_URL: s.urls.payments, KAFKA_BROKERS: s.kafkaBrokers }),
     },
     { name: 'notifications', entry: 'extracted/notifications/src/main.ts', port: ports.notifications, database: 'notifications', env: (s) => ({ KAFKA_BROKERS: s.kafkaBrokers }) },
+    {
+      name: 'cdc',
+      entry: 'migrations/cdc/worker/main.ts',
+      port: ports.cdc,
+      database: 'cdc',
+      databaseEnv: 'CDC_DATABASE_URL',
+      env: (s) => ({ KAFKA_BROKERS: s.kafkaBrokers }),
+    },
     {
       name: 'facade',
       entry: 'facade/src/main.ts',
@@ -82,6 +95,7 @@ export function appComponents(ports: StackPorts): AppComponent[] {
         ORDERS_URL: s.urls.orders,
         PAYMENTS_URL: s.urls.payments,
         NOTIFICATIONS_URL: s.urls.notifications,
+        STRANGLER_CDC_URL: s.urls.cdc,
       }),
     },
   ];

@@ -20,7 +20,7 @@ class FakeProducer implements Producer {
   async disconnect(): Promise<void> {}
 }
 
-const admin: MessagingAdmin = { ensureTopics: async () => undefined };
+const admin: MessagingAdmin = { ensureTopics: async () => undefined, endOffsets: async () => [] };
 const logger = createLogger('writer-test', 'silent');
 const rec = (topic: string, key: string): ChangeRecord => ({ topic, key, value: `{"k":"${key}"}` });
 const cp = (lsn: number): Checkpoint => ({ lsn: BigInt(lsn), commitTsMs: lsn });

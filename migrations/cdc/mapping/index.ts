@@ -1,0 +1,4 @@
+export * from './catalog';
+export * from './context-mapping';
+export * from './errors';
+export * from './values';

@@ -1,0 +1,115 @@
+import { Pool } from 'pg';
+import request from 'supertest';
+import { createLogger } from '../../../../lib/logger';
+import { listen, type RunningServer } from '../../../../lib/http/server';
+import { withDatabase } from '../../../../lib/db/urls';
+import { startTestMonolith, type TestMonolith } from '../../../../monolith/testing';
+import { startTestUsersService, type TestUsersService } from '../../../../extracted/users/testing';
+import { testPlan } from '../../../../facade/testing';
+import { createTestDatabase, type TestDatabase } from '../../../../test/harness/database';
+import { eventually } from '../../../../test/harness/eventually';
+import { describeWithKafka, testKafkaBrokers } from '../../../../test/harness/kafka';
+import { createWorkerApp } from '../app';
+import { PipelineRegistry } from '../registry';
+import { CdcWorker } from '../worker';
+
+jest.setTimeout(120_000);
+
+describeWithKafka('CDC worker: extraction, both directions, read-your-writes, reconcile', () => {
+  let monolith: TestMonolith;
+  let users: TestUsersService;
+  let cdcDb: TestDatabase;
+  let registry: PipelineRegistry;
+  let worker: CdcWorker;
+  let server: RunningServer;
+  let m: Pool;
+  let s: Pool;
+
+  beforeAll(async () => {
+    [monolith, users, cdcDb] = await Promise.all([startTestMonolith(), startTestUsersService(), createTestDatabase('cdc')]);
+    await monolith.sequelize.query("INSERT INTO users (email, name) SELECT 'seed' || g || '@example.com', 'Seed ' || g FROM generate_series(1, 50) g");
+    // The plan names databases; point them at this test's databases on the run's server.
+    const plan = testPlan({ monolith: monolith.server.url, users: users.server.url });
+    plan.monolith.database = monolith.db.url;
+    plan.contexts.users.service.database = users.db.url;
+    registry = await PipelineRegistry.open(cdcDb.url);
+    worker = new CdcWorker(plan, withDatabase(cdcDb.url, 'postgres'), testKafkaBrokers(), registry, createLogger('cdc', 'silent'));
+    server = await listen(createWorkerApp(worker, registry, createLogger('cdc', 'silent')), 0);
+    m = new Pool({ connectionString: monolith.db.url, max: 2 });
+    s = new Pool({ connectionString: users.db.url, max: 2 });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await server?.close();
+    await registry?.close();
+    await m?.end();
+    await s?.end();
+    // Slots pin the databases: the pipelines are stopped, so the drops can go ahead.
+    await Promise.all([monolith?.stop(), users?.stop(), cdcDb?.drop()]);
+  });
+
+  const count = async (pool: Pool, sql: string) => Number((await pool.query(sql)).rows[0].n);
+
+  it('extract: disjoint ids, snapshot applied, forward pipeline streaming', async () => {
+    const res = await request(server.url).post('/contexts/users/extract');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name: 'users-forward', context: 'users', direction: 'forward' });
+    const sync = await request(server.url).post('/contexts/users/sync').send({ direction: 'forward', timeoutMs: 20_000 });
+    expect(sync.body.caughtUp).toBe(true);
+    expect(await count(s, 'SELECT count(*) AS n FROM users')).toBe(50);
+    expect((await s.query("SELECT full_name FROM users WHERE email = 'seed7@example.com'")).rows[0].full_name).toBe('Seed 7');
+    const list = await request(server.url).get('/pipelines');
+    expect(list.body.items).toEqual([expect.objectContaining({ name: 'users-forward', state: 'streaming' })]);
+  });
+
+  it('read-your-writes: a write in the monolith is applied in the service when sync returns', async () => {
+    await m.query("INSERT INTO users (email, name) VALUES ('fresh@example.com', 'Fresh')");
+    const sync = await request(server.url).post('/contexts/users/sync').send({ direction: 'forward', timeoutMs: 20_000 });
+    expect(sync.body).toMatchObject({ caughtUp: true, lsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/) });
+    expect(await count(s, "SELECT count(*) AS n FROM users WHERE email = 'fresh@example.com'")).toBe(1);
+  });
+
+  it('both directions at once: no loop, no id collision, both sides equal', async () => {
+    await request(server.url).post('/contexts/users/reverse').expect(200);
+    // Writes on both sides at once: the service's ids come from its own range.
+    await Promise.all([
+      m.query("INSERT INTO users (email, name) SELECT 'm' || g || '@example.com', 'M ' || g FROM generate_series(1, 200) g"),
+      s.query("INSERT INTO users (email, full_name) SELECT 's' || g || '@example.com', 'S ' || g FROM generate_series(1, 200) g"),
+    ]);
+    await s.query("UPDATE users SET full_name = 'Renamed in the service' WHERE email = 'seed3@example.com'");
+    await eventually(async () => {
+      const f = await request(server.url).post('/contexts/users/sync').send({ direction: 'forward', timeoutMs: 10_000 });
+      const r = await request(server.url).post('/contexts/users/sync').send({ direction: 'reverse', timeoutMs: 10_000 });
+      expect([f.body.caughtUp, r.body.caughtUp]).toEqual([true, true]);
+      expect(await count(m, 'SELECT count(*) AS n FROM users')).toBe(451);
+      expect(await count(s, 'SELECT count(*) AS n FROM users')).toBe(451);
+    }, 30_000, 500);
+    expect(await count(s, 'SELECT count(*) AS n FROM users WHERE id >= 1000000000')).toBe(200);
+    expect(await count(m, 'SELECT count(*) AS n FROM users WHERE id >= 1000000000')).toBe(200);
+    expect((await m.query("SELECT name FROM users WHERE email = 'seed3@example.com'")).rows[0].name).toBe('Renamed in the service');
+    const rec = await request(server.url).post('/contexts/users/reconcile');
+    expect(rec.body).toMatchObject({ clean: true, summary: expect.stringContaining('reconcile clean') });
+
+    // No ping-pong: once quiet, the pipelines stop moving.
+    const applied = async () => {
+      const { body } = await request(server.url).get('/pipelines');
+      return body.items.map((p: { sink: { applied: number } }) => p.sink.applied);
+    };
+    const before = await applied();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await applied()).toEqual(before);
+  });
+
+  it('reconcile finds a row changed behind the pipeline\'s back', async () => {
+    await s.query("SELECT pg_logical_emit_message(true, 'strangler.sink', 'users-forward'); UPDATE users SET full_name = 'Tampered' WHERE email = 'seed9@example.com'");
+    const rec = await request(server.url).post('/contexts/users/reconcile');
+    expect(rec.body.clean).toBe(false);
+    expect(rec.body.summary).toMatch(/users: 0 missing, 0 extra, 1 different/);
+  });
+
+  it('unknown contexts are 404', async () => {
+    const res = await request(server.url).post('/contexts/nope/extract');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+  });
+});

@@ -1,0 +1,46 @@
+import { Router, type Express } from 'express';
+import { z } from 'zod';
+import { createServiceApp } from '../../../lib/http/app';
+import { HttpError } from '../../../lib/http/errors';
+import { validate } from '../../../lib/http/validate';
+import type { Logger } from '../../../lib/logger';
+import type { PipelineRegistry } from './registry';
+import { CdcWorker, WorkerError } from './worker';
+
+const syncBody = z.object({
+  direction: z.enum(['forward', 'reverse']),
+  timeoutMs: z.number().int().min(1).max(300_000).default(10_000),
+});
+
+const toHttp = (err: unknown): never => {
+  if (err instanceof WorkerError) throw new HttpError(err.status, err.status === 404 ? 'not_found' : 'pipeline_refused', err.message);
+  throw err;
+};
+
+/**
+ * The worker's REST API, in the spirit of Kafka Connect's (`GET /pipelines` ≈ `GET /connectors`): what the CLI,
+ * the facade's status and the dashboard read, and what stage changes call.
+ */
+export function createWorkerApp(worker: CdcWorker, registry: PipelineRegistry, logger: Logger): Express {
+  const router = Router();
+  router.get('/pipelines', async (_req, res) => {
+    res.json({ items: await worker.pipelines() });
+  });
+  router.get('/pipelines/:name', async (req, res) => {
+    res.json(await worker.view(String(req.params.name)).catch(toHttp));
+  });
+  router.post('/contexts/:context/extract', async (req, res) => {
+    res.json(await worker.extract(String(req.params.context)).catch(toHttp));
+  });
+  router.post('/contexts/:context/reverse', async (req, res) => {
+    res.json(await worker.startReverse(String(req.params.context)).catch(toHttp));
+  });
+  router.post('/contexts/:context/sync', async (req, res) => {
+    const body = validate(syncBody, req.body ?? {});
+    res.json(await worker.sync(String(req.params.context), body.direction, body.timeoutMs).catch(toHttp));
+  });
+  router.post('/contexts/:context/reconcile', async (req, res) => {
+    res.json(await worker.reconcile(String(req.params.context)).catch(toHttp));
+  });
+  return createServiceApp({ logger, routers: [router], health: () => registry.ping() });
+}

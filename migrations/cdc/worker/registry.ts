@@ -1,0 +1,43 @@
+import { Pool } from 'pg';
+
+/**
+ * Which pipelines should run, kept in the worker's database so a restarted worker resumes them (the pipelines
+ * themselves resume from their replication slot and stored offsets).
+ */
+export class PipelineRegistry {
+  private constructor(private readonly pool: Pool) {}
+
+  static async open(databaseUrl: string): Promise<PipelineRegistry> {
+    const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'strangler-cdc-worker' });
+    await pool.query(`
+      CREATE TABLE IF NOT EXISTS cdc_pipelines (
+        name        text PRIMARY KEY,
+        context     text NOT NULL,
+        direction   text NOT NULL CHECK (direction IN ('forward', 'reverse')),
+        desired     text NOT NULL CHECK (desired IN ('running', 'stopped')),
+        updated_at  timestamptz NOT NULL DEFAULT now()
+      )`);
+    return new PipelineRegistry(pool);
+  }
+
+  async desiredRunning(): Promise<{ name: string; context: string; direction: 'forward' | 'reverse' }[]> {
+    const { rows } = await this.pool.query(`SELECT name, context, direction FROM cdc_pipelines WHERE desired = 'running' ORDER BY name`);
+    return rows;
+  }
+
+  async setDesired(name: string, context: string, direction: 'forward' | 'reverse', desired: 'running' | 'stopped'): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO cdc_pipelines (name, context, direction, desired) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO UPDATE SET desired = EXCLUDED.desired, updated_at = now()`,
+      [name, context, direction, desired],
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}

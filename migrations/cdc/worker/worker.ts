@@ -1,0 +1,224 @@
+import { Client } from 'pg';
+import type { Logger } from '../../../lib/logger';
+import { createMessaging } from '../../../lib/messaging/kafka';
+import type { Messaging } from '../../../lib/messaging/types';
+import { getContext, type Plan } from '../../../lib/plan';
+import { reconcile, type ReconcileResult } from '../../reconcile';
+import { topicFor } from '../events/envelope';
+import { assignDisjointIdRange } from '../ids';
+import { readSinkOffsets } from '../offsets/sink-offsets';
+import { pipelinesFor, type Direction, type PipelineDefinition } from '../pipeline/definition';
+import { CdcSink, type SinkStatus } from '../sink';
+import { CdcSource } from '../source';
+import { parseLsn } from '../source/lsn';
+import type { PipelineRegistry } from './registry';
+
+export class WorkerError extends Error {
+  constructor(
+    message: string,
+    readonly status = 409,
+  ) {
+    super(message);
+    this.name = 'WorkerError';
+  }
+}
+
+interface Running {
+  definition: PipelineDefinition;
+  source: CdcSource;
+  sink: CdcSink;
+}
+
+export interface PipelineView {
+  name: string;
+  context: string;
+  direction: Direction;
+  /** The pipeline's state: the worse of its source and sink. */
+  state: 'snapshotting' | 'streaming' | 'stopped' | 'error';
+  lagMs: number | null;
+  lagBytes: number | null;
+  source: Awaited<ReturnType<CdcSource['status']>> | null;
+  sink: SinkStatus | null;
+}
+
+/**
+ * Runs a plan's CDC pipelines (source + sink each) in one process, in the style of a Kafka Connect worker: a REST
+ * API starts them as stages require, reports their state, and answers the two questions stage changes ask —
+ * "has the receiving side caught up?" (read-your-writes) and "are both sides equal?" (reconcile).
+ */
+export class CdcWorker {
+  private readonly running = new Map<string, Running>();
+  private readonly starting = new Map<string, Promise<void>>();
+  private readonly messaging: Messaging;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly serverUrl: string,
+    private readonly brokers: string,
+    private readonly registry: PipelineRegistry,
+    private readonly logger: Logger,
+  ) {
+    this.messaging = createMessaging({ brokers, clientId: 'strangler-cdc-worker', logger });
+  }
+
+  definitions(context: string): { forward: PipelineDefinition; reverse: PipelineDefinition } {
+    try {
+      getContext(this.plan, context);
+    } catch (err) {
+      throw new WorkerError((err as Error).message, 404);
+    }
+    return pipelinesFor(this.plan, context, this.serverUrl);
+  }
+
+  /** Resumes what was running before a restart. */
+  async resume(): Promise<void> {
+    for (const p of await this.registry.desiredRunning()) {
+      if (!this.plan.contexts[p.context]) continue;
+      this.startPipeline(this.definitions(p.context)[p.direction]).catch((err: Error) =>
+        this.logger.error({ pipeline: p.name, err: err.message }, 'pipeline failed to resume'),
+      );
+    }
+  }
+
+  /** Extraction: disjoint id ranges, then the forward pipeline with its first snapshot. Idempotent. */
+  async extract(context: string): Promise<PipelineView> {
+    const { forward } = this.definitions(context);
+    const ids = await assignDisjointIdRange(forward);
+    if (!ids.ok) throw new WorkerError(`id ranges of ${context} are not disjoint: ${ids.problems.join('; ')}`);
+    await this.registry.setDesired(forward.name, context, 'forward', 'running');
+    await this.startPipeline(forward);
+    return this.view(forward.name);
+  }
+
+  async startReverse(context: string): Promise<PipelineView> {
+    const { reverse } = this.definitions(context);
+    await this.registry.setDesired(reverse.name, context, 'reverse', 'running');
+    await this.startPipeline(reverse);
+    return this.view(reverse.name);
+  }
+
+  private startPipeline(definition: PipelineDefinition): Promise<void> {
+    if (this.running.has(definition.name)) return Promise.resolve();
+    const pending = this.starting.get(definition.name);
+    if (pending) return pending;
+    const start = (async () => {
+      const logger = this.logger.child({ pipeline: definition.name });
+      // The sink first: it is ready to apply the snapshot as soon as the source emits it.
+      const sink = new CdcSink({ definition, brokers: this.brokers, logger });
+      const source = new CdcSource({ definition, brokers: this.brokers, logger });
+      await sink.start();
+      try {
+        await source.start();
+      } catch (err) {
+        await sink.stop().catch(() => undefined);
+        throw err;
+      }
+      this.running.set(definition.name, { definition, source, sink });
+      logger.info('pipeline running');
+    })().finally(() => this.starting.delete(definition.name));
+    this.starting.set(definition.name, start);
+    return start;
+  }
+
+  async pipelines(): Promise<PipelineView[]> {
+    return Promise.all([...this.running.keys()].sort().map((name) => this.view(name)));
+  }
+
+  async view(name: string): Promise<PipelineView> {
+    const r = this.running.get(name);
+    if (!r) throw new WorkerError(`pipeline ${name} is not running`, 404);
+    const [source, sink] = await Promise.all([r.source.status(), Promise.resolve(r.sink.status())]);
+    const states = [source.state, sink.state as string];
+    const state = states.includes('error') ? 'error' : states.includes('stopped') ? 'stopped' : source.state === 'snapshotting' ? 'snapshotting' : 'streaming';
+    return {
+      name,
+      context: r.definition.context,
+      direction: r.definition.direction,
+      state,
+      // An idle pipeline is not lagging: lag is what the receiving side has not applied yet.
+      lagMs: sink.lagMs === null ? (state === 'streaming' ? 0 : null) : sink.lagMs,
+      lagBytes: source.lagBytes ?? null,
+      source,
+      sink,
+    };
+  }
+
+  /**
+   * Read-your-writes: takes the sending database's current WAL position (marked with a heartbeat message the
+   * source acknowledges once everything before it is in Kafka), then waits until the sink has consumed every
+   * message the pipeline's topics held at that moment.
+   */
+  async sync(context: string, direction: Direction, timeoutMs: number): Promise<{ caughtUp: boolean; waitedMs: number; lsn: string }> {
+    const definition = this.definitions(context)[direction];
+    const r = this.running.get(definition.name);
+    if (!r) throw new WorkerError(`pipeline ${definition.name} is not running`);
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    const source = new Client({ connectionString: definition.source.databaseUrl, application_name: 'strangler-cdc-sync' });
+    await source.connect();
+    let lsn: string;
+    try {
+      const { rows } = await source.query<{ lsn: string }>("SELECT pg_logical_emit_message(false, 'strangler.heartbeat', 'sync')::text AS lsn");
+      lsn = rows[0].lsn;
+    } finally {
+      await source.end();
+    }
+    const mark = parseLsn(lsn);
+    const waitFor = async (done: () => Promise<boolean>) => {
+      while (Date.now() < deadline) {
+        if (await done()) return true;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      return false;
+    };
+    const inKafka = await waitFor(async () => {
+      const acked = (await r.source.status()).lastAckedLsn;
+      return acked !== null && parseLsn(acked) >= mark;
+    });
+    if (!inKafka) return { caughtUp: false, waitedMs: Date.now() - started, lsn };
+    const topics = definition.source.tables.map((t) => topicFor(definition.topicPrefix, 'public', t));
+    const ends = (await Promise.all(topics.map(async (topic) => (await this.messaging.admin.endOffsets(topic)).map((o) => ({ topic, ...o }))))).flat();
+    const target = new Client({ connectionString: definition.target.databaseUrl, application_name: 'strangler-cdc-sync' });
+    await target.connect();
+    try {
+      const applied = await waitFor(async () => {
+        const stored = await readSinkOffsets(target, definition.name).catch(() => []);
+        return ends.every((e) => {
+          const high = BigInt(e.offset);
+          if (high === 0n) return true;
+          const s = stored.find((x) => x.topic === e.topic && x.partition === e.partition);
+          return s !== undefined && s.offset >= high - 1n;
+        });
+      });
+      return { caughtUp: applied, waitedMs: Date.now() - started, lsn };
+    } finally {
+      await target.end();
+    }
+  }
+
+  async reconcile(context: string, options: { limit?: number; onProgress?: Parameters<typeof reconcile>[0]['onProgress'] } = {}): Promise<ReconcileResult & { summary: string }> {
+    const { forward } = this.definitions(context);
+    const result = await reconcile({ definition: forward, limit: options.limit, onProgress: options.onProgress });
+    return { ...result, summary: summarize(result) };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.starting.values()]);
+    await Promise.all(
+      [...this.running.values()].map(async (r) => {
+        await r.source.stop().catch(() => undefined);
+        await r.sink.stop().catch(() => undefined);
+      }),
+    );
+    this.running.clear();
+    await this.messaging.disconnect();
+  }
+}
+
+export function summarize(result: ReconcileResult): string {
+  if (result.clean) return `reconcile clean (${result.tables.map((t) => `${t.target}: ${t.targetRows} rows`).join(', ')})`;
+  return `reconcile found differences: ${result.tables
+    .filter((t) => t.missingCount + t.extraCount + t.differentCount > 0)
+    .map((t) => `${t.target}: ${t.missingCount} missing, ${t.extraCount} extra, ${t.differentCount} different`)
+    .join('; ')}`;
+}

@@ -1,0 +1,30 @@
+import { execFileSync } from 'node:child_process';
+import { UnleashAdminClient } from '../../lib/unleash/admin-client';
+import { applyStage } from '../../lib/unleash/stage-flags';
+import { startTestFacade, testPlan, TEST_ADMIN_TOKEN } from '../../facade/testing';
+import { startTestMonolith } from '../../monolith/testing';
+import { startTestUsersService } from '../../extracted/users/testing';
+import { runCli, tempStackHome } from '../../test/harness/cli';
+import { startTestUnleash } from '../../test/harness/unleash';
+import fs from 'node:fs';
+jest.setTimeout(120_000);
+it('sample', async () => {
+  const [unleash, monolith, users] = await Promise.all([startTestUnleash(), startTestMonolith(), startTestUsersService()]);
+  const facade = await startTestFacade({ plan: testPlan({ monolith: monolith.server.url, users: users.server.url }), unleash });
+  const env = { STRANGLER_HOME: tempStackHome(), STRANGLER_FACADE_URL: facade.url, STRANGLER_ADMIN_TOKEN: TEST_ADMIN_TOKEN, UNLEASH_URL: unleash.url, UNLEASH_ADMIN_TOKEN: unleash.adminToken };
+  const admin = new UnleashAdminClient({ url: unleash.url, adminToken: unleash.adminToken });
+  await applyStage(admin, 'users', 'canary', 50);
+  await new Promise((r) => setTimeout(r, 1500));
+  let run = runCli(['load', '--rps', '200', '--duration', '3', '--users', '20'], env); await run.exited();
+  fs.writeFileSync('/tmp/load-text.txt', run.output());
+  run = runCli(['load', '--rps', '50', '--duration', '2', '--users', '5', '--json'], env); await run.exited();
+  fs.writeFileSync('/tmp/load-json.txt', run.output());
+  const out = execFileSync('script', ['-qec', 'node --import tsx scripts/strangler.ts load --rps 100 --duration 3 --users 5', '/dev/null'], { env: { ...process.env, ...env } });
+  fs.writeFileSync('/tmp/load-tty.txt', out);
+  await users.stop(); // service dies mid-cutover
+  await applyStage(admin, 'users', 'cutover');
+  await new Promise((r) => setTimeout(r, 1500));
+  run = runCli(['load', '--rps', '50', '--duration', '2', '--users', '5'], env); await run.exited();
+  fs.writeFileSync('/tmp/load-down.txt', run.output());
+  await facade.destroy(); await Promise.all([unleash.stop(), monolith.stop()]);
+});

@@ -1,0 +1,165 @@
+import { UnleashAdminClient } from '../../lib/unleash/admin-client';
+import { applyStage } from '../../lib/unleash/stage-flags';
+import { startTestFacade, testPlan, TEST_ADMIN_TOKEN, type TestFacade } from '../../facade/testing';
+import { startTestMonolith, type TestMonolith } from '../../monolith/testing';
+import { startTestUsersService, type TestUsersService } from '../../extracted/users/testing';
+import { runCli, tempStackHome } from '../../test/harness/cli';
+import { eventually } from '../../test/harness/eventually';
+import { startTestUnleash, type TestUnleash } from '../../test/harness/unleash';
+import { startLoad } from '../load/runner';
+import type { LoadSummary } from '../load/stats';
+
+jest.setTimeout(120_000);
+
+const WRITE_ROUTES = ['POST /api/orders', 'PATCH /api/users/:id', 'POST /api/users'];
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+describe('strangler load against a running facade, Unleash, monolith and users service', () => {
+  let unleash: TestUnleash;
+  let monolith: TestMonolith;
+  let users: TestUsersService;
+  let facade: TestFacade;
+  let admin: UnleashAdminClient;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    [unleash, monolith, users] = await Promise.all([startTestUnleash(), startTestMonolith(), startTestUsersService()]);
+    admin = new UnleashAdminClient({ url: unleash.url, adminToken: unleash.adminToken });
+    facade = await startTestFacade({ plan: testPlan({ monolith: monolith.server.url, users: users.server.url }), unleash });
+    env = {
+      STRANGLER_HOME: tempStackHome(),
+      STRANGLER_FACADE_URL: facade.url,
+      STRANGLER_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      UNLEASH_URL: unleash.url,
+      UNLEASH_ADMIN_TOKEN: unleash.adminToken,
+    };
+  });
+  afterAll(async () => {
+    await facade?.destroy();
+    await Promise.all([unleash?.stop(), monolith?.stop(), users?.stop()]);
+  });
+
+  async function cli(args: string[], extraEnv: Record<string, string> = {}) {
+    const run = runCli(args, { ...env, ...extraEnv });
+    const { code } = await run.exited();
+    return { code, out: run.output() };
+  }
+
+  async function loadJson(): Promise<LoadSummary> {
+    const { code, out } = await cli(['load', '--rps', '50', '--duration', '3', '--users', '5', '--json']);
+    expect({ code, out }).toMatchObject({ code: 0 });
+    return JSON.parse(out) as LoadSummary;
+  }
+
+  function expectConsistent(s: LoadSummary): void {
+    expect(s.requests).toBeGreaterThan(0);
+    expect(sum(s.byUpstream)).toBe(s.requests);
+    expect(sum(s.byStatusClass)).toBe(s.requests);
+    expect(Object.values(s.byRoute).reduce((a, r) => a + r.requests, 0)).toBe(s.requests);
+    expect(s.errors.total).toBe(s.errors.network + s.errors.server);
+    const { p50, p95, p99, max } = s.latencyMs;
+    for (const v of [p50, p95, p99, max]) expect(typeof v).toBe('number');
+    expect(p50).toBeGreaterThan(0);
+    expect(p50).toBeLessThanOrEqual(p95);
+    expect(p95).toBeLessThanOrEqual(p99);
+    expect(p99).toBeLessThanOrEqual(max);
+  }
+
+  it('--json: mixed traffic through the facade lands on the monolith, and the counts add up', async () => {
+    const s = await loadJson();
+    expectConsistent(s);
+    expect(s.target).toEqual({ rps: 50, durationSec: 3, users: 5 });
+    expect(s.users).toEqual({ created: 5, failed: 0 });
+    expect(Object.keys(s.byUpstream)).toEqual(['monolith']);
+    expect(s.errors).toMatchObject({ total: 0, top: [] });
+    expect(s.fallbacks).toBe(0);
+    // Reads of the users' own data dominate; writes are part of the mix.
+    expect(Object.keys(s.byRoute)).toEqual(expect.arrayContaining(['GET /api/users/:id', 'POST /api/orders']));
+    expect(s.byStatusClass['2xx']).toBeGreaterThan(0);
+  });
+
+  it('after the users context is cut over, users traffic goes to the users service and the rest stays on the monolith', async () => {
+    await applyStage(admin, 'users', 'cutover');
+    try {
+      await eventually(() => expect(facade.facade.flags.state('users').stage).toBe('cutover'), 5_000);
+      const s = await loadJson();
+      expectConsistent(s);
+      expect(s.byUpstream.users).toBeGreaterThan(0);
+      // Orders routes (including GET /api/users/:id/orders) belong to the orders context, still on the monolith.
+      expect(s.byUpstream.monolith).toBeGreaterThan(0);
+      expect(Object.keys(s.byUpstream).sort()).toEqual(['monolith', 'users']);
+    } finally {
+      await applyStage(admin, 'users', 'monolith');
+      await eventually(() => expect(facade.facade.flags.state('users').stage).toBe('monolith'), 5_000);
+    }
+  });
+
+  it('piped, prints a readable summary and no progress line', async () => {
+    const { code, out } = await cli(['load', '--rps', '20', '--duration', '1', '--users', '2']);
+    expect(code).toBe(0);
+    expect(out).not.toContain('\r');
+    expect(out).toMatch(/^load through http:\/\/127\.0\.0\.1:\d+: target 20 rps for 1 s, 2 users created\n/);
+    expect(out).toMatch(/\nupstream +requests +share\n/);
+    expect(out).toMatch(/\nmonolith +\d+ +100\.0%\n/);
+    expect(out).toMatch(/\nlatency {2}p50 [\d.]+ ms {2}p95 [\d.]+ ms {2}p99 [\d.]+ ms {2}max [\d.]+ ms\n/);
+    expect(out).toContain('\nerrors 0 (0.0%): 0 5xx, 0 network\n');
+  });
+
+  it.each([
+    [['--rps', '0'], 'strangler: --rps must be an integer 1–5000, got "0"'],
+    [['--rps', '5001'], 'strangler: --rps must be an integer 1–5000, got "5001"'],
+    [['--rps', 'fast'], 'strangler: --rps must be an integer 1–5000, got "fast"'],
+    [['--duration', '0'], 'strangler: --duration must be an integer 1–3600, got "0"'],
+    [['--duration', '1.5'], 'strangler: --duration must be an integer 1–3600, got "1.5"'],
+    [['--users', '10001'], 'strangler: --users must be an integer 1–10000, got "10001"'],
+  ])('refuses load %j with one line', async (flags, message) => {
+    const { code, out } = await cli(['load', ...flags]);
+    expect(code).toBe(1);
+    expect(out.trim()).toBe(message);
+  });
+
+  it('says in one line when the facade is unreachable', async () => {
+    const { code, out } = await cli(['load', '--duration', '1'], { STRANGLER_FACADE_URL: 'http://127.0.0.1:9' });
+    expect(code).toBe(1);
+    expect(out.trim()).toMatch(/^strangler: cannot reach the facade at http:\/\/127\.0\.0\.1:9: .+$/);
+  });
+
+  it('load --help documents the flags', async () => {
+    const { code, out } = await cli(['load', '--help']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/Usage: strangler load/);
+    for (const flag of ['--rps', '--duration', '--users', '--json']) expect(out).toContain(flag);
+  });
+
+  it('the runner runs until aborted, sends only reads while writes are paused, and stops sending once aborted', async () => {
+    const controller = new AbortController();
+    const ticks: number[] = [];
+    const run = startLoad({ facadeUrl: facade.url, rps: 40, users: 3, signal: controller.signal, onTick: (p) => ticks.push(p.sent) });
+    await run.pauseWrites();
+    expect(run.writesPaused).toBe(true);
+    await eventually(() => expect(run.progress().completed).toBeGreaterThanOrEqual(50), 30_000);
+    controller.abort();
+    const s = await run.done;
+    expectConsistent(s);
+    expect(s.target.durationSec).toBeNull();
+    expect(s.users.created).toBe(3);
+    for (const route of WRITE_ROUTES) expect(s.byRoute[route]).toBeUndefined();
+    expect(ticks.length).toBeGreaterThan(0);
+    // Nothing is sent after the run ended.
+    const sent = run.progress().sent;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(run.progress().sent).toBe(sent);
+    expect(run.progress().completed).toBe(s.requests);
+  });
+
+  it('the runner sends writes again after resumeWrites', async () => {
+    const controller = new AbortController();
+    const run = startLoad({ facadeUrl: facade.url, rps: 50, users: 2, signal: controller.signal });
+    await run.pauseWrites();
+    run.resumeWrites();
+    await eventually(() => expect(run.progress().completed).toBeGreaterThanOrEqual(60), 30_000);
+    controller.abort();
+    const s = await run.done;
+    expect(WRITE_ROUTES.some((r) => (s.byRoute[r]?.requests ?? 0) > 0)).toBe(true);
+  });
+});
