@@ -51,6 +51,7 @@ export async function startTestFacade(options: {
     UNLEASH_REFRESH_MS: '200',
     UNLEASH_BACKUP_DIR: backupDir,
     BREAKER_RESET_MS: '1000',
+    SHADOW_READ_DELAY_MS: '50',
     UPSTREAM_TIMEOUT_MS: '3000',
     ...options.env,
   });

@@ -5,6 +5,7 @@ import { diffsCommand } from './commands/diffs';
 import { loadCommand, type LoadFlags } from './commands/load';
 import { statusCommand } from './commands/status';
 import { reconcileCommand } from './commands/reconcile';
+import { demoCommand } from './commands/demo';
 import { up } from './commands/up';
 
 /** The operator's verbs. Every error is one clear line and a non-zero exit. */
@@ -75,6 +76,13 @@ export function buildProgram(): Command {
     .option('--users <n>', 'users created for the run and acted as, 1–10000 (default 20)')
     .option('--json', 'machine-readable summary (no progress line)')
     .action((opts: LoadFlags) => loadCommand(opts));
+
+  program
+    .command('demo')
+    .description('the workshop smoke test: walk a context through every stage under load, with gates, a forced rollback and reconcile')
+    .option('--context <name>', 'the context to walk (default users)')
+    .option('--rps <n>', 'background load, requests per second (default 30)')
+    .action((opts: { context?: string; rps?: string }) => demoCommand(opts));
 
   return program;
 }

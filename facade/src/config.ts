@@ -23,6 +23,8 @@ const schema = z.object({
   UPSTREAM_TIMEOUT_MS: ms(10_000),
   SHADOW_TIMEOUT_MS: ms(5_000),
   SHADOW_CONCURRENCY: z.coerce.number().int().min(1).default(64),
+  /** A read that differed is asked again on both sides after this long (time for the forward pipeline to catch up). */
+  SHADOW_READ_DELAY_MS: z.coerce.number().int().min(0).default(500),
   BREAKER_RESET_MS: ms(5_000),
   BREAKER_ERROR_PERCENT: z.coerce.number().min(1).max(100).default(50),
   BREAKER_VOLUME: z.coerce.number().int().min(1).default(5),

@@ -69,7 +69,7 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
 
   const store = await DiffStore.open(config.FACADE_DATABASE_URL, logger);
   const forwarder = new Forwarder(config.UPSTREAM_TIMEOUT_MS);
-  const shadower = new Shadower(monolith, store, logger, { concurrency: config.SHADOW_CONCURRENCY, timeoutMs: config.SHADOW_TIMEOUT_MS });
+  const shadower = new Shadower(monolith, store, logger, { concurrency: config.SHADOW_CONCURRENCY, timeoutMs: config.SHADOW_TIMEOUT_MS, readDelayMs: config.SHADOW_READ_DELAY_MS });
   const router = new FacadeRouter(plan, contexts, monolith, flags, forwarder, shadower, outcomes, logger, config.JWT_SECRET);
   const health = new UpstreamHealthChecker([monolith, ...[...contexts.values()].map((c) => c.service)]);
   const autoRollback =

@@ -6,7 +6,9 @@ import { startTestUsersService, type TestUsersService } from '../../extracted/us
 import { runCli, tempStackHome } from '../../test/harness/cli';
 import { eventually } from '../../test/harness/eventually';
 import { startTestUnleash, type TestUnleash } from '../../test/harness/unleash';
+import { LatencyHistogram } from '../load/latency';
 import { startLoad } from '../load/runner';
+import { OpenLoopScheduler } from '../load/scheduler';
 import type { LoadSummary } from '../load/stats';
 
 jest.setTimeout(120_000);
@@ -161,5 +163,52 @@ describe('strangler load against a running facade, Unleash, monolith and users s
     controller.abort();
     const s = await run.done;
     expect(WRITE_ROUTES.some((r) => (s.byRoute[r]?.requests ?? 0) > 0)).toBe(true);
+  });
+
+  it('pauseWrites resolves once no write is in flight, and from then on the shop\'s data stays still while reads go on', async () => {
+    const controller = new AbortController();
+    const run = startLoad({ facadeUrl: facade.url, rps: 50, users: 3, signal: controller.signal });
+    const snapshot = async () =>
+      (await monolith.sequelize.query('SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM orders) AS orders, (SELECT max(updated_at) FROM users) AS touched', { plain: true })) as Record<string, unknown>;
+    try {
+      await eventually(() => expect(run.progress().completed).toBeGreaterThanOrEqual(30), 30_000);
+      await run.pauseWrites();
+      const before = await snapshot();
+      const completed = run.progress().completed;
+      await eventually(() => expect(run.progress().completed).toBeGreaterThanOrEqual(completed + 40), 30_000);
+      expect(await snapshot()).toEqual(before);
+    } finally {
+      controller.abort();
+      await run.done;
+    }
+  });
+});
+
+describe('load building blocks', () => {
+  it('the open loop drops due requests at the in-flight cap instead of waiting for answers', async () => {
+    const release: (() => void)[] = [];
+    const scheduler = new OpenLoopScheduler({ rps: 100, durationMs: 300, maxInFlight: 2, fire: () => new Promise<void>((r) => release.push(r)) });
+    scheduler.start();
+    await new Promise((r) => setTimeout(r, 600));
+    expect({ sent: scheduler.sent, dropped: scheduler.dropped, active: scheduler.active }).toEqual({ sent: 2, dropped: 28, active: 2 });
+    let finished = false;
+    void scheduler.done.then(() => (finished = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(finished).toBe(false);
+    for (const r of release) r();
+    await scheduler.done;
+    expect(scheduler.active).toBe(0);
+  });
+
+  it('latency percentiles are within 1 % of the exact ones and never above the maximum', () => {
+    const h = new LatencyHistogram();
+    for (let i = 1; i <= 1000; i += 1) h.record(i / 10);
+    const s = h.summary();
+    expect(s.p50).toBeGreaterThanOrEqual(50 * 0.99);
+    expect(s.p50).toBeLessThanOrEqual(50 * 1.01);
+    expect(s.p99).toBeGreaterThanOrEqual(99 * 0.99);
+    expect(s.p99).toBeLessThanOrEqual(99 * 1.01);
+    expect(s.max).toBe(100);
+    expect(new LatencyHistogram().summary()).toEqual({ p50: 0, p95: 0, p99: 0, max: 0 });
   });
 });

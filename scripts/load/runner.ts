@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { describeNetworkError, send } from './client';
+import { FacadeClient } from './client';
 import { OpenLoopScheduler } from './scheduler';
 import { LoadStats, type LoadSummary } from './stats';
 import { Workload, type PlannedRequest } from './workload';
@@ -51,23 +51,17 @@ export class LoadSetupError extends Error {}
 
 const SETUP_CONCURRENCY = 16;
 
-async function probe(facadeUrl: string, timeoutMs: number): Promise<void> {
-  try {
-    const res = await fetch(`${facadeUrl}/_strangler/health`, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-  } catch (err) {
-    throw new FacadeUnreachableError(`cannot reach the facade at ${new URL(facadeUrl).origin}: ${describeNetworkError(err).message}`);
-  }
-}
-
 /** Starts a run; the handle pauses and resumes writes while it goes, `done` gives the summary. */
 export function startLoad(options: LoadOptions): LoadRun {
   const facadeUrl = options.facadeUrl.replace(/\/+$/, '');
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxInFlight = options.maxInFlight ?? 256;
+  const client = new FacadeClient(facadeUrl, { maxSockets: maxInFlight, timeoutMs: options.timeoutMs ?? 10_000 });
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const workload = new Workload(runId, options.random);
   const stats = new LoadStats();
   let scheduler: OpenLoopScheduler | undefined;
+  let startedAt: number | undefined;
+  let endedAt: number | undefined;
   let seq = 0;
   let writesPaused = false;
   let writesInFlight = 0;
@@ -76,7 +70,8 @@ export function startLoad(options: LoadOptions): LoadRun {
   const requestId = () => `load-${runId}-${++seq}`;
 
   const progress = (): LoadProgress => {
-    const elapsedSec = (scheduler?.elapsedMs ?? 0) / 1000;
+    // Wall time including the drain after the last arrival, so the rate shown while draining is the real one.
+    const elapsedSec = startedAt === undefined ? 0 : ((endedAt ?? performance.now()) - startedAt) / 1000;
     return {
       elapsedSec,
       sent: scheduler?.sent ?? 0,
@@ -94,7 +89,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     const request: PlannedRequest = workload.next(!writesPaused);
     if (request.write) writesInFlight += 1;
     try {
-      const outcome = await send(facadeUrl, { ...request, requestId: requestId() }, timeoutMs);
+      const outcome = await client.send({ ...request, requestId: requestId() });
       workload.observe(request, outcome.status, outcome.body);
       stats.record(request.route, outcome);
     } finally {
@@ -113,7 +108,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     const worker = async () => {
       while (next < options.users && !options.signal?.aborted) {
         next += 1;
-        const o = await send(facadeUrl, { method: 'POST', path: '/api/users', body: workload.newUser(), requestId: requestId() }, timeoutMs);
+        const o = await client.send({ method: 'POST', path: '/api/users', body: workload.newUser(), requestId: requestId() });
         const id = (o.body as { id?: unknown } | undefined)?.id;
         if (o.status === 201 && typeof id === 'number') {
           workload.addUser(id);
@@ -131,22 +126,27 @@ export function startLoad(options: LoadOptions): LoadRun {
     return { created: workload.userCount, failed };
   }
 
+  /** Any answer at all will do: only a facade that does not answer makes the run pointless. */
+  async function probe(): Promise<void> {
+    const o = await client.send({ method: 'GET', path: '/_strangler/health', requestId: requestId() });
+    if (o.status === null) throw new FacadeUnreachableError(`cannot reach the facade at ${new URL(facadeUrl).origin}: ${o.error?.message}`);
+  }
+
   async function run(): Promise<LoadSummary> {
-    await probe(facadeUrl, Math.min(timeoutMs, 5_000));
+    await probe();
     const users = await createUsers();
-    const startedAt = performance.now();
-    let elapsedSec = 0;
     if (!options.signal?.aborted) {
       const s = new OpenLoopScheduler({
         rps: options.rps,
         durationMs: options.durationSec === undefined ? undefined : options.durationSec * 1000,
-        maxInFlight: options.maxInFlight ?? 256,
+        maxInFlight,
         fire,
       });
       scheduler = s;
       const stop = () => s.stop();
       options.signal?.addEventListener('abort', stop, { once: true });
       const ticker = options.onTick ? setInterval(() => options.onTick!(progress()), 1_000) : undefined;
+      startedAt = performance.now();
       s.start();
       try {
         await s.done;
@@ -155,17 +155,17 @@ export function startLoad(options: LoadOptions): LoadRun {
         options.signal?.removeEventListener('abort', stop);
       }
       // Until the last answer: a system that falls behind shows a lower achieved rate, not the offered one.
-      elapsedSec = (performance.now() - startedAt) / 1000;
+      endedAt = performance.now();
     }
     return stats.summary({
       target: { rps: options.rps, durationSec: options.durationSec ?? null, users: options.users },
       users,
       dropped: scheduler?.dropped ?? 0,
-      elapsedSec,
+      elapsedSec: progress().elapsedSec,
     });
   }
 
-  const done = run();
+  const done = run().finally(() => client.close());
   return {
     done,
     pauseWrites() {

@@ -20,7 +20,6 @@ export class OpenLoopScheduler {
   private droppedCount = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private stoppedAt: number | undefined;
   private readonly pending = new Set<Promise<void>>();
   private resolveDone!: () => void;
   /** Settles once scheduling has stopped and every in-flight request has finished. */
@@ -44,12 +43,6 @@ export class OpenLoopScheduler {
     return this.inFlight;
   }
 
-  /** Milliseconds since the first arrival, frozen when scheduling stopped. */
-  get elapsedMs(): number {
-    if (this.startedAt === 0) return 0;
-    return (this.stoppedAt ?? this.now()) - this.startedAt;
-  }
-
   start(): void {
     this.startedAt = this.now();
     this.tick();
@@ -58,7 +51,6 @@ export class OpenLoopScheduler {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.stoppedAt = this.now();
     clearTimeout(this.timer);
     void Promise.allSettled([...this.pending]).then(() => this.resolveDone());
   }

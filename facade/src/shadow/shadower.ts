@@ -51,7 +51,7 @@ export class Shadower {
     private readonly monolith: Upstream,
     private readonly store: DiffStore,
     private readonly logger: Logger,
-    private readonly options: { concurrency: number; timeoutMs: number },
+    private readonly options: { concurrency: number; timeoutMs: number; readDelayMs: number },
   ) {}
 
   /** Whether a mirror may start now; a full pipe skips (and counts) rather than queueing behind slow services. */
@@ -66,13 +66,18 @@ export class Shadower {
   run(request: ShadowRequest, monolithAnswer: Promise<Captured>): void {
     this.inflight += 1;
     const { context } = request;
-    const mirror = sendCopy(context.service, request.method, request.path, request.headers, request.body, { [SHADOW_HEADER]: '1', 'x-request-id': request.requestId }, this.options.timeoutMs);
-    const sampleNoise = (request.method === 'GET' || request.method === 'HEAD') && Math.random() < context.noiseSampleRate;
-    const second = sampleNoise
-      ? sendCopy(this.monolith, request.method, request.path, request.headers, request.body, {}, this.options.timeoutMs).catch(() => undefined)
-      : Promise.resolve(undefined);
+    const safe = request.method === 'GET' || request.method === 'HEAD';
+    const toService = () => sendCopy(context.service, request.method, request.path, request.headers, request.body, { [SHADOW_HEADER]: '1', 'x-request-id': request.requestId }, this.options.timeoutMs);
+    const toMonolith = () => sendCopy(this.monolith, request.method, request.path, request.headers, request.body, {}, this.options.timeoutMs);
+    // A write is mirrored at once, so the service's dry run sees the state the monolith's write saw (before the
+    // forward pipeline brings the monolith's own result over). A read is mirrored once the monolith has answered.
+    const mirror = safe ? monolithAnswer.then(toService) : toService();
+    const sampleNoise = safe && Math.random() < context.noiseSampleRate;
+    const second = sampleNoise ? toMonolith().catch(() => undefined) : Promise.resolve(undefined);
+    const compare = (monolith: Captured, service: Captured) =>
+      compareResponses({ route: request.route, method: request.method, monolith, service, rules: context.rules, noise: this.noise.noiseFor(request.route) });
     void Promise.allSettled([monolithAnswer, mirror, second])
-      .then(([m, s, again]) => {
+      .then(async ([m, s, again]) => {
         if (m.status !== 'fulfilled') return;
         if (again.status === 'fulfilled' && again.value) {
           this.noise.observe(request.route, m.value, again.value, { rules: context.rules, route: request.route, method: request.method });
@@ -84,16 +89,18 @@ export class Shadower {
           this.store.record(errorRow(where, m.value, (s.reason as Error)?.message ?? String(s.reason)));
           return;
         }
-        const result = compareResponses({
-          route: request.route,
-          method: request.method,
-          monolith: m.value,
-          service: s.value,
-          rules: context.rules,
-          noise: this.noise.noiseFor(request.route),
-        });
+        let result = compare(m.value, s.value);
+        let transient = false;
+        if (!result.match && safe) {
+          // A read that differs may only have raced replication or a concurrent write. Ask both sides again once the
+          // pipeline has had time to catch up: a difference that persists is real, one that vanishes was timing.
+          await new Promise((r) => setTimeout(r, this.options.readDelayMs));
+          const [m2, s2] = await Promise.all([toMonolith().catch(() => undefined), toService().catch(() => undefined)]);
+          if (m2 && s2 && compare(m2, s2).match) transient = true;
+        }
+        if (transient) result = { ...result, match: true };
         recordShadow(context.name, result.match ? 'matched' : 'diff');
-        this.store.count(context.name, request.route, result.match ? 'matched' : 'diff', result.noise.length > 0);
+        this.store.count(context.name, request.route, result.match ? 'matched' : 'diff', transient || result.noise.length > 0);
         if (!result.match) this.store.record(diffRow(where, m.value, s.value, result, context.redact));
       })
       .catch((err: unknown) => this.logger.warn({ err }, 'shadow comparison failed'))

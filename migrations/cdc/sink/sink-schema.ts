@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { quoteIdent } from '../mapping';
-import { SINK_OFFSETS_DDL } from '../offsets/sink-offsets';
+import { SINK_OFFSETS_DDL, SINK_OFFSETS_UPGRADE } from '../offsets/sink-offsets';
 
 /**
  * The sink's own state in the target database, schema `strangler_cdc`, never published by a source:
@@ -14,6 +14,7 @@ import { SINK_OFFSETS_DDL } from '../offsets/sink-offsets';
 const DDL = [
   'CREATE SCHEMA IF NOT EXISTS strangler_cdc',
   SINK_OFFSETS_DDL,
+  SINK_OFFSETS_UPGRADE,
   `CREATE TABLE IF NOT EXISTS strangler_cdc.row_versions (
      origin     text NOT NULL,
      tbl        text NOT NULL,

@@ -197,7 +197,12 @@ export class CdcWorker {
   }
 
   async reconcile(context: string, options: { limit?: number; onProgress?: Parameters<typeof reconcile>[0]['onProgress'] } = {}): Promise<ReconcileResult & { summary: string }> {
-    const { forward } = this.definitions(context);
+    const { forward, reverse } = this.definitions(context);
+    // Compare a settled state: let what each running pipeline has already taken land on the other side first, so
+    // rows merely in flight are not reported as missing.
+    for (const d of [forward, reverse]) {
+      if (this.running.has(d.name)) await this.sync(context, d.direction, 10_000).catch(() => undefined);
+    }
     const result = await reconcile({ definition: forward, limit: options.limit, onProgress: options.onProgress });
     return { ...result, summary: summarize(result) };
   }
