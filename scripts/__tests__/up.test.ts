@@ -12,10 +12,10 @@ async function freePorts(): Promise<Record<string, string>> {
   return env;
 }
 
-jest.setTimeout(240_000);
+jest.setTimeout(480_000);
 
-describe('strangler up', () => {
-  it('starts every component, serves the seeded shop through the facade, and Ctrl-C stops everything cleanly', async () => {
+describe('strangler up and strangler demo', () => {
+  it('starts every component, serves the seeded shop through the facade, passes the demo, and Ctrl-C stops everything cleanly', async () => {
     const home = tempStackHome();
     const ports = await freePorts();
     const monolithPort = Number(ports.MONOLITH_PORT);
@@ -32,6 +32,16 @@ describe('strangler up', () => {
       const state = JSON.parse(fs.readFileSync(path.join(home, 'stack.json'), 'utf8'));
       const pids: number[] = state.components.map((c: { pid?: number }) => c.pid).filter(Boolean);
       const postmaster = Number(fs.readFileSync(path.join(home, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+
+      // The workshop's smoke test against this very stack: every stage under load, gates, rollback, reconcile.
+      const demo = runCli(['demo'], { STRANGLER_HOME: home });
+      const demoExit = await demo.exited();
+      if (demoExit.code !== 0) throw new Error(`strangler demo failed:\n${demo.output()}`);
+      expect(demo.output()).toContain('demo passed');
+      const status = runCli(['status', '--json'], { STRANGLER_HOME: home });
+      expect((await status.exited()).code).toBe(0);
+      const usersContext = JSON.parse(status.output()).contexts.find((c: { name: string }) => c.name === 'users');
+      expect(usersContext).toMatchObject({ stage: 'retired', pipelines: { forward: { state: 'streaming' }, reverse: { state: 'streaming' } } });
 
       run.child.kill('SIGINT');
       expect((await run.exited()).code).toBe(0);
