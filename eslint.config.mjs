@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.cjs', '**/*.mjs'],
+    files: ['**/*.cjs', '**/*.mjs', '*.config.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );
