@@ -51,6 +51,8 @@ function kill9(child: ChildProcess): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+jest.setTimeout(180_000);
+
 describeWithKafka('CDC source killed with SIGKILL mid-stream', () => {
   let db: TestDatabase;
   let sql: Client;
