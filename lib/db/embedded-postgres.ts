@@ -108,12 +108,16 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresCtor> {
 
 /** Starts a real PostgreSQL 17 with logical decoding on, listening on 127.0.0.1 only. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<PostgresServer> {
+  // Binaries first: making their folders reachable can make the checkout reachable too, and the data folder's place
+  // must not depend on whether this is the first start.
+  if (isRoot()) {
+    ensurePostgresUser();
+    ensureBinariesReachable();
+  }
   const dataDir = resolveDataDir(options.dataDir);
   const parent = path.dirname(dataDir);
   fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
   if (isRoot()) {
-    ensurePostgresUser();
-    ensureBinariesReachable();
     fs.chmodSync(parent, 0o755);
     if (fs.existsSync(dataDir)) {
       execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);
