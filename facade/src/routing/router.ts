@@ -52,7 +52,7 @@ export class FacadeRouter {
   }
 
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     stripStranglerHeaders(req);
     const requestId = ensureRequestId(req);
     ensureTraceparent(req);
@@ -64,7 +64,7 @@ export class FacadeRouter {
     res.setHeader(HEADER_CONTEXT, contextName);
     res.once('finish', () => {
       const upstream = (res.getHeader(HEADER_UPSTREAM) as string | undefined) ?? 'facade';
-      recordRequest(contextName, upstream, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+      recordRequest(contextName, upstream, res.statusCode, (performance.now() - started) / 1000);
     });
 
     if (declaredTooLarge(req)) {
