@@ -5,7 +5,8 @@ export interface RunningServer {
   server: http.Server;
   port: number;
   url: string;
-  close(): Promise<void>;
+  /** Stops accepting, lets requests in flight finish for `graceMs`, then closes what is left. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Listens on 127.0.0.1 by default (port 0 = any free port) and closes idle keep-alive sockets on shutdown. */
@@ -28,9 +29,16 @@ export async function listen(
     server,
     port: actual,
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actual}`,
-    close: () =>
+    close: (graceMs = 3000) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // Busy keep-alive connections never go idle under load: after a grace period for requests in flight, cut
+        // them, or a process could not be stopped (or redeployed) while clients keep it busy.
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
         server.closeIdleConnections();
       }),
   };

@@ -45,7 +45,8 @@ function compile<T>(pattern: RoutePattern, value: T): CompiledRoute<T> {
   const parts = pattern.path === '/' ? [] : pattern.path.split('/').slice(1);
   const rest = parts[parts.length - 1] === '*';
   if (rest) parts.pop();
-  const segments = parts.map((p) => (p.startsWith(':') ? null : p));
+  // Literals are matched lower-case: the facade lower-cases paths, as Express's routing ignores case.
+  const segments = parts.map((p) => (p.startsWith(':') ? null : p.toLowerCase()));
   // Specificity, compared element by element: literal segments, then exact length over "rest", then a named method.
   const literals = segments.filter((s) => s !== null).length;
   const score = [literals, rest ? 0 : 1, segments.length, pattern.method === '*' ? 0 : 1];

@@ -20,6 +20,28 @@ export interface RoutedContext {
   shadow: ShadowContext;
 }
 
+/**
+ * What the route table must see so that no spelling of a path reaches an upstream the plan did not choose: an
+ * absolute-form target (`GET http://host/api/…`) is rewritten to origin-form, repeated slashes are collapsed (the
+ * upstream gets the same rewritten target), and matching is case-insensitive like Express's routing in the
+ * upstreams. Otherwise `/API/PAYMENTS/1` or `//api/payments/1` would miss a retired context's route and be served
+ * by the monolith.
+ */
+export function normalizeTarget(req: http.IncomingMessage): string {
+  let url = req.url ?? '/';
+  if (url.charCodeAt(0) !== 47 /* / */ || url.includes('//')) {
+    const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
+    if (absolute) url = url.slice(absolute[0].length) || '/';
+    const q = url.indexOf('?');
+    const path = (q === -1 ? url : url.slice(0, q)).replace(/\/{2,}/g, '/');
+    url = (path.startsWith('/') ? path : `/${path}`) + (q === -1 ? '' : url.slice(q));
+    req.url = url;
+  }
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  return path.toLowerCase();
+}
+
 export const HEADER_UPSTREAM = 'x-strangler-upstream';
 export const HEADER_CONTEXT = 'x-strangler-context';
 export const HEADER_FALLBACK = 'x-strangler-fallback';
@@ -58,7 +80,7 @@ export class FacadeRouter {
     ensureTraceparent(req);
     res.setHeader('x-request-id', requestId);
 
-    const match = this.routes.match(req.method ?? 'GET', req.url ?? '/');
+    const match = this.routes.match(req.method ?? 'GET', normalizeTarget(req));
     const context = match?.value;
     const contextName = context?.name ?? 'none';
     res.setHeader(HEADER_CONTEXT, contextName);
