@@ -155,6 +155,8 @@ export class CdcWorker {
     const started = Date.now();
     const deadline = started + timeoutMs;
     const source = new Client({ connectionString: definition.source.databaseUrl, application_name: 'strangler-cdc-sync' });
+    // A server-side disconnect must fail this sync, not crash the worker with an unhandled 'error' event.
+    source.on('error', () => undefined);
     await source.connect();
     let lsn: string;
     try {
@@ -179,6 +181,7 @@ export class CdcWorker {
     const topics = definition.source.tables.map((t) => topicFor(definition.topicPrefix, 'public', t));
     const ends = (await Promise.all(topics.map(async (topic) => (await this.messaging.admin.endOffsets(topic)).map((o) => ({ topic, ...o }))))).flat();
     const target = new Client({ connectionString: definition.target.databaseUrl, application_name: 'strangler-cdc-sync' });
+    target.on('error', () => undefined);
     await target.connect();
     try {
       const applied = await waitFor(async () => {
