@@ -173,7 +173,11 @@ describeWithKafka('CDC source killed with SIGKILL mid-stream', () => {
       const { rows } = await sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [definition.slot]);
       expect(offsets?.snapshotCompleted === false && rows.length === 1).toBe(true);
     }, 30_000, 50);
-    await sleep(500);
+    // Kill only once part of the snapshot is in Kafka: a fixed sleep raced the first chunk on a busy machine.
+    await eventually(async () => {
+      const ends = await messaging.admin.endOffsets(topic).catch(() => []);
+      expect(ends.some((e) => BigInt(e.offset) > 0n)).toBe(true);
+    }, 30_000, 50);
     await kill9(child);
     await sql.query('UPDATE big SET v = -1 WHERE id = 1');
 
