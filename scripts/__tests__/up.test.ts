@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { freePort, isPortTaken } from '../../lib/net/ports';
 import { processAlive, runCli, tempStackHome } from '../../test/harness/cli';
+import { eventually } from '../../test/harness/eventually';
 import { PORT_ENV } from '../stack/topology';
 
 /** Every port of the stack moved to a free one, so the test never collides with a running stack. */
@@ -38,10 +39,13 @@ describe('strangler up and strangler demo', () => {
       const demoExit = await demo.exited();
       if (demoExit.code !== 0) throw new Error(`strangler demo failed:\n${demo.output()}`);
       expect(demo.output()).toContain('demo passed');
-      const status = runCli(['status', '--json'], { STRANGLER_HOME: home });
-      expect((await status.exited()).code).toBe(0);
-      const usersContext = JSON.parse(status.output()).contexts.find((c: { name: string }) => c.name === 'users');
-      expect(usersContext).toMatchObject({ stage: 'retired', pipelines: { forward: { state: 'streaming' }, reverse: { state: 'streaming' } } });
+      // The facade picks the demo's last flip up on its next flag poll.
+      await eventually(async () => {
+        const status = runCli(['status', '--json'], { STRANGLER_HOME: home });
+        expect((await status.exited()).code).toBe(0);
+        const usersContext = JSON.parse(status.output()).contexts.find((c: { name: string }) => c.name === 'users');
+        expect(usersContext).toMatchObject({ stage: 'retired', pipelines: { forward: { state: 'streaming' }, reverse: { state: 'streaming' } } });
+      }, 15_000, 500);
 
       run.child.kill('SIGINT');
       expect((await run.exited()).code).toBe(0);
