@@ -17,7 +17,8 @@ export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Prom
     if (isConnectionBroken(err)) broken ??= err;
     throw err;
   } finally {
-    client.removeListener('error', onError);
+    // A broken client is destroyed on release and may still emit 'error' while it closes: keep a listener on it.
+    if (broken === undefined) client.removeListener('error', onError);
     client.release(broken !== undefined);
   }
 }
