@@ -79,6 +79,13 @@ export class ChangeBurst {
     this.running = null;
   }
 
+  /** One transaction of the given shape, outside any running burst; resolves with the changes it committed. */
+  async once(shape: BurstShape = DEFAULT_SHAPE): Promise<number> {
+    const before = this.changes;
+    await this.transaction(shape);
+    return this.changes - before;
+  }
+
   /** Rows alive in the monolith now, by id, with the version of their latest image. */
   get liveRows(): number {
     return this.live.length;
