@@ -1,3 +1,4 @@
+import net from 'node:net';
 import request from 'supertest';
 import { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { applyStage } from '../../lib/unleash/stage-flags';
@@ -75,6 +76,25 @@ describe('facade failure isolation', () => {
       expect(res.headers['x-strangler-upstream']).toBe('users');
       const health = await request(facade.url).get('/_strangler/health');
       expect(health.body.unleash.state).toBe('stale');
+    });
+
+    it('a body shorter than its Content-Length is the client\'s fault: 408 request_timeout, nothing counted against the service', async () => {
+      const before = facade.facade.outcomes.total('users');
+      const { port } = new URL(facade.url);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => {
+          socket.write(`POST /api/users HTTP/1.1\r\nHost: x\r\nx-user-id: ${serviceUser}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{}`);
+        });
+        let text = '';
+        socket.on('data', (d) => (text += d.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 408 /);
+      expect(head).toMatch(/x-strangler-upstream: users/i);
+      expect(JSON.parse(body).error.code).toBe('request_timeout');
+      expect(facade.facade.outcomes.total('users')).toEqual(before);
     });
 
     it('a dead service: reads fall back to the monolith, writes get 503 upstream_unavailable, never a blind retry', async () => {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from '../logger';
@@ -36,12 +37,36 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** JSON bodies up to 1 MB; parse failures become 4xx JSON errors in `errorHandler`. */
 export function jsonBody(): RequestHandler {
-  return express.json({ limit: MAX_BODY_BYTES, strict: false, type: ['application/json', 'application/*+json'] });
+  return express.json({ limit: MAX_BODY_BYTES, strict: false, type: ['application/json', 'application/*+json'], verify: utf8Only, reviver: storableText });
 }
+
+/**
+ * Invalid UTF-8 would be decoded into U+FFFD and stored altered; refuse it instead. Only for UTF-8 bodies: body-parser
+ * also accepts JSON in UTF-16 and UTF-32.
+ */
+function utf8Only(_req: unknown, _res: unknown, body: Buffer, encoding: string): void {
+  if (/^utf-?8$/i.test(encoding) && !isUtf8(body)) {
+    throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400, type: 'encoding.invalid' });
+  }
+}
+
+/**
+ * Postgres text cannot hold U+0000 (the ORM would store a backslash and a zero instead) and a lone surrogate is stored
+ * as U+FFFD: either way the row would not say what the client sent, so such a body is invalid JSON for us.
+ */
+function storableText(key: string, value: unknown): unknown {
+  if (!storable(key) || (typeof value === 'string' && !storable(value))) throw new SyntaxError('string with U+0000 or a lone surrogate');
+  return value;
+}
+
+// NUL, or a surrogate without its pair (String#isWellFormed is ES2024; the lib stays at what Node 20 fully has).
+const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const storable = (text: string) => !UNSTORABLE.test(text);
 
 /** body-parser's error types, mapped to the contract's codes. */
 const BODY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
-  'entity.parse.failed': { status: 400, code: 'invalid_json', message: 'request body is not valid JSON' },
+  'entity.parse.failed': { status: 400, code: 'invalid_json', message: 'request body is not valid JSON, or has a string with U+0000 or a lone surrogate' },
+  'encoding.invalid': { status: 400, code: 'invalid_encoding', message: 'request body is not valid UTF-8' },
   'entity.too.large': { status: 413, code: 'payload_too_large', message: 'request body exceeds 1 MB' },
   'encoding.unsupported': { status: 415, code: 'unsupported_encoding', message: 'unsupported content encoding' },
   'charset.unsupported': { status: 415, code: 'unsupported_charset', message: 'unsupported charset' },

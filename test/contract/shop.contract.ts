@@ -174,6 +174,26 @@ export function describeShopContract(getTarget: () => ShopTarget, contexts: Cont
       expectError(res, 400, 'invalid_json');
     });
 
+    it('a string the database cannot store as sent (U+0000, a lone surrogate) is 400 invalid_json, and nothing is stored', async () => {
+      for (const name of ['A\\u0000B', '\\ud800', 'x\\udc00']) {
+        const email = uniqueEmail('Unstorable');
+        const res = await users().post('/api/users').set('content-type', 'application/json').send(`{"email":"${email}","name":"${name}"}`);
+        expectError(res, 400, 'invalid_json');
+        expect((await users().get('/api/users').query({ email })).body).toEqual({ items: [], nextCursor: null });
+      }
+      // A well-formed pair is ordinary text.
+      const ok = await users().post('/api/users').set('content-type', 'application/json').send(`{"email":"${uniqueEmail('Emoji')}","name":"Ada \\ud83d\\ude00"}`);
+      expect(ok.status).toBe(201);
+      expect(ok.body.name).toBe('Ada \u{1F600}');
+    });
+
+    it('a body that is not UTF-8 is 400 invalid_encoding', async () => {
+      const body = Buffer.concat([Buffer.from(`{"email":"${uniqueEmail('Latin')}","name":"Ren`), Buffer.from([0xe9]), Buffer.from('e"}')]);
+      // Raw bytes: supertest would serialise a Buffer as JSON.
+      const res = await fetch(`${getTarget().baseUrls.users}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expectError({ status: res.status, body: await res.json() }, 400, 'invalid_encoding');
+    });
+
     it('a body over 1 MB is 413 payload_too_large', async () => {
       const res = await users()
         .post('/api/users')

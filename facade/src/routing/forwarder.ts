@@ -21,6 +21,18 @@ export function upstream(name: string, url: string, maxSockets = 512): Upstream 
   };
 }
 
+/**
+ * The client declared a body it did not send: the upstream waited for it until the proxy timeout. The client's fault,
+ * not the upstream's, so it must not count against a service's breaker or its automatic rollback.
+ */
+export class IncompleteRequestError extends Error {
+  readonly code = 'EINCOMPLETE';
+  constructor() {
+    super('the request body did not arrive before the upstream timeout');
+    this.name = 'IncompleteRequestError';
+  }
+}
+
 type ResponseHook = (proxyRes: http.IncomingMessage) => void;
 const HOOK = Symbol('strangler.responseHook');
 type HookedRequest = http.IncomingMessage & { [HOOK]?: ResponseHook };
@@ -50,6 +62,7 @@ export class Forwarder {
     onError: (err: NodeJS.ErrnoException) => void,
   ): void {
     (req as HookedRequest)[HOOK] = options.onResponse;
+    const started = Date.now();
     this.proxy.web(
       req,
       res,
@@ -58,7 +71,7 @@ export class Forwarder {
         agent: target.agent,
         buffer: options.body ? Readable.from([options.body]) : undefined,
       },
-      (err) => onError(err as NodeJS.ErrnoException),
+      (err) => onError(!req.complete && Date.now() - started >= this.timeoutMs ? new IncompleteRequestError() : (err as NodeJS.ErrnoException)),
     );
   }
 

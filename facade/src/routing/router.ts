@@ -9,7 +9,7 @@ import type { ShadowContext, Shadower } from '../shadow/shadower';
 import { UpstreamServerError, isOpenBreakerError, type UpstreamBreaker } from '../upstreams/breaker';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
 import { MAX_BODY_BYTES, BodyTooLargeError, declaredTooLarge, hasUndeclaredBody, readBody } from './body';
-import { EMPTY_BODY, type Forwarder, type Upstream } from './forwarder';
+import { EMPTY_BODY, IncompleteRequestError, type Forwarder, type Upstream } from './forwarder';
 import { ensureRequestId, ensureTraceparent, isSafeMethod, stripStranglerHeaders, userIdOf } from './request-meta';
 import { sendError } from './respond';
 
@@ -128,6 +128,7 @@ export class FacadeRouter {
     res.setHeader(HEADER_UPSTREAM, context.name);
     const safe = isSafeMethod(req.method);
     const started = Date.now();
+    let clientFault: IncompleteRequestError | undefined;
     context.breaker
       .run(
         () =>
@@ -143,12 +144,19 @@ export class FacadeRouter {
                   else resolve();
                 },
               },
-              (err) => reject(err),
+              (err) => {
+                if (!(err instanceof IncompleteRequestError)) return reject(err);
+                clientFault = err;
+                resolve();
+              },
             );
           }),
       )
       .then(
-        () => this.outcomes.record(context.name, true),
+        () => {
+          if (clientFault) this.incompleteRequest(res, clientFault);
+          else this.outcomes.record(context.name, true);
+        },
         (err: NodeJS.ErrnoException) => {
           // A refusal by the open breaker is still a request the service could not serve.
           this.outcomes.record(context.name, false);
@@ -210,7 +218,15 @@ export class FacadeRouter {
     else sendError(res, 400, 'invalid_body', 'the request body could not be read');
   }
 
+  private incompleteRequest(res: http.ServerResponse, err: IncompleteRequestError): void {
+    sendError(res, 408, 'request_timeout', err.message, { connection: 'close' });
+  }
+
   private upstreamError(res: http.ServerResponse, name: string, err: NodeJS.ErrnoException): void {
+    if (err instanceof IncompleteRequestError) {
+      this.incompleteRequest(res, err);
+      return;
+    }
     this.logger.warn({ upstream: name, err: err.message, code: err.code }, 'upstream error');
     if (res.headersSent) {
       res.destroy();

@@ -180,7 +180,7 @@ export class ChunkApplier {
 /**
  * A partition carries its source table's changes in commit order, so a change positioned below the latest one
  * applied from it is a repeat: a source that resumes after a crash sends again what was in flight. Marks those and
- * returns the partition's new mark. Equal positions pass (all rows of one snapshot share one).
+ * returns the partition's new mark. Equal positions pass only for snapshot reads (all rows of one snapshot share one).
  */
 function markRepeats(items: Item[], stored: bigint | null): bigint | null {
   let mark = stored;
@@ -189,7 +189,9 @@ function markRepeats(items: Item[], stored: bigint | null): bigint | null {
     if (item.decoded?.kind !== 'change') continue;
     const position = eventPosition(item.decoded.event);
     if (position === null) continue;
-    if (mark !== null && position < mark) item.stale = true;
+    // Only snapshot reads share a position; a streamed change at the mark itself was applied already.
+    const streamed = ((position >> 64n) & 1n) === 1n;
+    if (mark !== null && (position < mark || (streamed && position === mark))) item.stale = true;
     else mark = position;
   }
   return mark;

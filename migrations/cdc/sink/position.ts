@@ -9,6 +9,11 @@ import type { ChangeEvent } from '../events/envelope';
  *
  * Encoded as one number (base, kind, lsn) → base·2^65 + kind·2^64 + lsn; null when the event has no usable sequence
  * (it is then never taken for a repeat).
+ *
+ * Two streamed changes of one table share a sequence only in a primary-key change (Debezium's delete + create from
+ * one UPDATE): the create counts one past its delete, so each has a position of its own and the sink can tell the
+ * create from a re-sent copy of the delete. No other change can sit at lsn + 1: WAL records are far larger than a
+ * byte.
  */
 export function eventPosition(event: ChangeEvent): bigint | null {
   const sequence = event.source.sequence;
@@ -23,5 +28,6 @@ export function eventPosition(event: ChangeEvent): bigint | null {
   const lsn = BigInt(parsed[1]);
   if (parsed[0] === null) return lsn << 65n;
   if (typeof parsed[0] !== 'string' || !/^\d+$/.test(parsed[0])) return null;
-  return (BigInt(parsed[0]) << 65n) | (1n << 64n) | lsn;
+  const streamed = (BigInt(parsed[0]) << 65n) | (1n << 64n) | lsn;
+  return event.op === 'c' ? streamed + 1n : streamed;
 }

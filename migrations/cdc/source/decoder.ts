@@ -112,7 +112,12 @@ export class TransactionDecoder {
   private onMessage(lsn: Lsn, msg: Pgoutput.MessageMessage): void {
     if (!msg.transactional) {
       // Between transactions: everything received before it is already handed to the writer.
-      if (msg.prefix === HEARTBEAT_PREFIX) this.options.output.write([], { lsn, commitTsMs: null });
+      if (msg.prefix === HEARTBEAT_PREFIX) {
+        this.options.output.write([], { lsn, commitTsMs: null });
+        // A restart resumes with the slot's confirmed position as its base, which may be this heartbeat's: the next
+        // transaction must carry the same sequence base before and after a crash, or the sink cannot see repeats.
+        this.lastCommitLsn = lsn;
+      }
       return;
     }
     if (msg.prefix !== SINK_MARKER_PREFIX) return;

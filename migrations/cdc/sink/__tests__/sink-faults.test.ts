@@ -117,6 +117,32 @@ describeWithKafka('CDC sink under faults', () => {
     expect(sink.status()).toMatchObject({ conflicts: before.conflicts, applied: before.applied + 2 });
   });
 
+  it('applies a primary-key change (a delete and a create at one position) and skips a re-sent copy of all of it', async () => {
+    const topic = topicFor(shop.forward.topicPrefix, 'public', 'users');
+    const ids = async () => (await query<{ id: number }>(shop.service.url, 'SELECT id FROM users WHERE id IN (90, 91) ORDER BY id')).map((r) => r.id);
+    await send(messagesFor({ ...f('users'), op: 'c', after: monolithUser(90, 'Old Key') }, { id: 90 }));
+    await eventually(async () => expect(await ids()).toEqual([90]), 20_000);
+
+    // One UPDATE of the key, as the source writes it: both events carry that UPDATE's sequence.
+    const removed = changeEvent({ ...f('users'), op: 'd', before: monolithUser(90, 'Old Key') });
+    const created = { ...removed, op: 'c' as const, before: null, after: monolithUser(91, 'Old Key') };
+    const keyChange: Produced[] = [
+      { topic, message: { key: '{"id":90}', value: JSON.stringify(removed) } },
+      { topic, message: { key: '{"id":90}', value: null } },
+      { topic, message: { key: '{"id":91}', value: JSON.stringify(created) } },
+    ];
+    const before = sink.status();
+    await send(keyChange);
+    await eventually(async () => expect(await ids()).toEqual([91]), 20_000);
+    await eventually(() => expect(sink.status().applied).toBe(before.applied + 2));
+
+    // A source restarted after a crash sends the transaction again, the change at the sink's mark included.
+    await send(keyChange);
+    await eventually(() => expect(sink.status().replayed).toBe(before.replayed + 2), 20_000);
+    expect(sink.status().applied).toBe(before.applied + 2);
+    expect(await ids()).toEqual([91]);
+  });
+
   it('waits for a target that refuses connections and then applies everything, losing nothing', async () => {
     await query(admin(), `ALTER DATABASE "${shop.service.name}" ALLOW_CONNECTIONS false`);
     // Only the sink's connections: the test's own idle clients to that database have no 'error' listener.

@@ -5,7 +5,7 @@ import { describeWithKafka } from '../../../../test/harness/kafka';
 import type { Messaging } from '../../../../lib/messaging/types';
 import { topicFor, type ChangeEvent } from '../../events/envelope';
 import { CdcSource } from '../../source/cdc-source';
-import { TopicCollector, connect, definitionFor, testLogger, testMessaging } from '../../source/__tests__/helpers';
+import { TopicCollector, connect, definitionFor, gated, testLogger, testMessaging } from '../../source/__tests__/helpers';
 
 const ROWS = 20_000;
 
@@ -42,35 +42,46 @@ describeWithKafka('snapshot/stream seam under concurrent writes', () => {
   it('misses and doubles nothing: every row version appears exactly once and the last one is the final state', async () => {
     const definition = definitionFor(db, ['accounts']);
     const topic = topicFor(definition.topicPrefix, 'public', 'accounts');
-    // Small chunks and a small backlog stretch the snapshot so the writer below overlaps it for a good while.
-    const source = new CdcSource({ definition, brokers: [], messaging, logger: testLogger(), snapshotChunkRows: 250, maxPendingRecords: 500, maxBatchRecords: 250 });
+    // Kafka takes nothing until the writer below has committed OVERLAP transactions while the snapshot runs: the
+    // snapshot's small backlog fills and it waits, so the overlap does not depend on how fast this machine is.
+    const OVERLAP = 100;
+    const held = gated(messaging);
+    const source = new CdcSource({ definition, brokers: [], messaging: held, logger: testLogger(), snapshotChunkRows: 250, maxPendingRecords: 500, maxBatchRecords: 250 });
     const started = source.start();
+    try {
+      await eventually(async () => {
+        const s = await source.status();
+        expect(s.state === 'snapshotting' && s.snapshot!.rows > 0).toBe(true);
+      }, 20_000);
 
-    await eventually(async () => {
-      const s = await source.status();
-      expect(s.state === 'snapshotting' && s.snapshot!.rows > 0).toBe(true);
-    }, 20_000);
-
-    let duringSnapshot = 0;
-    let nextId = ROWS + 1;
-    let snapshotDoneAt: number | null = null;
-    const rand = (n: number) => 1 + Math.floor(Math.random() * n);
-    for (let i = 0; ; i++) {
-      const state = (await source.status()).state;
-      if (state === 'snapshotting') duringSnapshot++;
-      else snapshotDoneAt ??= i;
-      if (snapshotDoneAt !== null && i - snapshotDoneAt > 200) break;
-      await writerSql.query('BEGIN');
-      await writerSql.query('UPDATE accounts SET version = version + 1, balance = balance + 1 WHERE id = $1', [rand(ROWS)]);
-      if (i % 5 === 0) await writerSql.query('INSERT INTO accounts VALUES ($1, 0, 0)', [nextId++]);
-      if (i % 7 === 0) await writerSql.query('DELETE FROM accounts WHERE id = $1', [rand(ROWS)]);
-      await writerSql.query('COMMIT');
+      let duringSnapshot = 0;
+      let nextId = ROWS + 1;
+      let snapshotDoneAt: number | null = null;
+      const rand = (n: number) => 1 + Math.floor(Math.random() * n);
+      for (let i = 0; ; i++) {
+        const state = (await source.status()).state;
+        if (state === 'snapshotting') duringSnapshot++;
+        else snapshotDoneAt ??= i;
+        if (duringSnapshot === OVERLAP) held.open();
+        if (snapshotDoneAt !== null && i - snapshotDoneAt > 200) break;
+        await writerSql.query('BEGIN');
+        await writerSql.query('UPDATE accounts SET version = version + 1, balance = balance + 1 WHERE id = $1', [rand(ROWS)]);
+        if (i % 5 === 0) await writerSql.query('INSERT INTO accounts VALUES ($1, 0, 0)', [nextId++]);
+        if (i % 7 === 0) await writerSql.query('DELETE FROM accounts WHERE id = $1', [rand(ROWS)]);
+        await writerSql.query('COMMIT');
+      }
+      await started;
+      expect(duringSnapshot).toBeGreaterThanOrEqual(OVERLAP);
+      await checkTopic(topic, nextId - 1);
+    } finally {
+      held.open();
+      await started.catch(() => undefined);
+      await source.stop();
     }
-    await started;
-    expect(duringSnapshot).toBeGreaterThan(50);
+  });
 
+  async function checkTopic(topic: string, maxId: number): Promise<void> {
     const finalRows = new Map((await sql.query<Account>('SELECT id, version, balance FROM accounts')).rows.map((r) => [r.id, r]));
-    const maxId = nextId - 1;
     const collector = new TopicCollector(messaging);
     await collector.start([topic]);
     try {
@@ -104,7 +115,6 @@ describeWithKafka('snapshot/stream seam under concurrent writes', () => {
       }
     } finally {
       await collector.stop();
-      await source.stop();
     }
-  });
+  }
 });

@@ -8,27 +8,7 @@ import type { PipelineDefinition } from '../../pipeline/definition';
 import { CdcSource } from '../cdc-source';
 import { dropPipelineSource } from '../drop';
 import { markSinkTransaction } from '../loop-guard';
-import { TopicCollector, confirmedFlushLsn, connect, definitionFor, testLogger, testMessaging } from './helpers';
-
-/** A messaging whose producers hold every send until `open()`: Kafka accepting nothing, as seen by the source. */
-function gated(inner: Messaging): Messaging & { open(): void } {
-  let open!: () => void;
-  const gate = new Promise<void>((r) => (open = r));
-  return {
-    ...inner,
-    open,
-    producer(options) {
-      const producer = inner.producer(options);
-      return {
-        send: async (topic, messages) => {
-          await gate;
-          await producer.send(topic, messages);
-        },
-        disconnect: () => producer.disconnect(),
-      };
-    },
-  };
-}
+import { TopicCollector, confirmedFlushLsn, connect, definitionFor, gated, testLogger, testMessaging } from './helpers';
 
 const currentLsn = async (sql: Client) => BigInt((await sql.query<{ lsn: string }>("SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn")).rows[0].lsn);
 
@@ -90,8 +70,10 @@ describeWithKafka('CDC source: acknowledgements, heartbeats, loop guard, restart
       for (let i = 0; i < 50; i++) await sql.query('INSERT INTO unrelated (payload) VALUES (repeat($1, 200))', ['x']);
       const afterWrites = await currentLsn(sql);
       await eventually(async () => expect((await confirmedFlushLsn(sql, definition.slot))!).toBeGreaterThan(afterWrites), 10_000);
+      // The slot now holds back nothing written before afterWrites: the reported lag is at most what the server
+      // wrote since (other test files write to the same server at the same time, so no fixed bound holds).
       const status = await source.status();
-      expect(status.lagBytes).toBeLessThan(64 * 1024);
+      expect(status.lagBytes).toBeLessThan(Number((await currentLsn(sql)) - afterWrites));
     } finally {
       await source.stop();
       await dropPipelineSource(definition);

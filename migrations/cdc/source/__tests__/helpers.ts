@@ -12,6 +12,26 @@ export const unique = (prefix: string) => `${prefix}${randomBytes(4).toString('h
 
 export const testLogger = () => createLogger('cdc-source-test');
 
+/** A messaging whose producers hold every send until `open()`: Kafka accepting nothing, as seen by the source. */
+export function gated(inner: Messaging): Messaging & { open(): void } {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  return {
+    ...inner,
+    open,
+    producer(options) {
+      const producer = inner.producer(options);
+      return {
+        send: async (topic, messages) => {
+          await gate;
+          await producer.send(topic, messages);
+        },
+        disconnect: () => producer.disconnect(),
+      };
+    },
+  };
+}
+
 export function testMessaging(): Messaging {
   return createMessaging({ brokers: testKafkaBrokers(), clientId: unique('cdc-test-'), logger: testLogger() });
 }
