@@ -6,7 +6,7 @@ export interface PipelineStatus {
   name: string;
   context: string;
   direction: 'forward' | 'reverse';
-  state: 'snapshotting' | 'streaming' | 'stopped' | 'error';
+  state: 'snapshotting' | 'streaming' | 'retrying' | 'stopped' | 'error';
   lagMs: number | null;
   lagBytes: number | null;
   [key: string]: unknown;

@@ -2,7 +2,7 @@ import type { Gates, Stage } from '../plan';
 
 export interface PipelineHealth {
   name: string;
-  state: 'snapshotting' | 'streaming' | 'stopped' | 'error' | 'absent';
+  state: 'snapshotting' | 'streaming' | 'retrying' | 'stopped' | 'error' | 'absent';
   lagMs: number | null;
 }
 

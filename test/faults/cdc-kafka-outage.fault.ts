@@ -14,8 +14,8 @@ import { expectConverged } from './support/converge';
 import { report } from './support/report';
 
 const CHANGES = 20_000;
-/** The issue asks for 20 s; 15 s is well past kafkajs's own retries (about 10 s), which is what matters. */
-const OUTAGE_MS = 15_000;
+/** The issue's 20 s without a broker: this wait plus the broker's start-up (3–5 s) after it. */
+const OUTAGE_MS = 17_000;
 
 // Needs Java like the run's own broker, so it runs wherever the other Kafka tests do.
 describeWithKafka('fault 3: Kafka stops for 15 s under load and comes back on the same data and ports', () => {
@@ -71,6 +71,8 @@ describeWithKafka('fault 3: Kafka stops for 15 s under load and comes back on th
     await eventually(async () => expect((await source.status()).state).toBe('streaming'), 10_000);
     expect(sink.status().state).toBe('streaming');
     expect(bed.burst.failures).toBe(0);
+    // While the broker was away the source said so (kafkajs gives up a send after ≈ 10 s of its own retries).
+    expect(sourceDuring).toMatchObject({ state: 'retrying', error: expect.stringContaining('Kafka has not taken changes') });
     report('3-kafka-outage', {
       changes: bed.burst.changes,
       changesDuringOutage,

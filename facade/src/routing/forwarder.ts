@@ -54,6 +54,11 @@ export class Forwarder {
     this.proxy.on('error', () => undefined);
   }
 
+  /** Called once per proxied response, when the upstream's response has ended (http-proxy's `end` event). */
+  onEnd(listener: (res: http.ServerResponse) => void): void {
+    this.proxy.on('end', (_req: http.IncomingMessage, res: http.ServerResponse) => listener(res));
+  }
+
   forward(
     req: http.IncomingMessage,
     res: http.ServerResponse,

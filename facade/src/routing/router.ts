@@ -42,6 +42,21 @@ export function normalizeTarget(req: http.IncomingMessage): string {
   return path.toLowerCase();
 }
 
+const TIMING = Symbol('strangler.timing');
+type Timed = http.ServerResponse & { [TIMING]?: { context: string; started: number } };
+
+/**
+ * Records a request once its answer is complete: called by the forwarder when an upstream's response has ended
+ * (http-proxy's own `end` event, so no listener is added per request) and by `fail` for the facade's own answers.
+ */
+export function answered(res: http.ServerResponse): void {
+  const timing = (res as Timed)[TIMING];
+  if (!timing) return;
+  (res as Timed)[TIMING] = undefined;
+  const upstream = (res.getHeader(HEADER_UPSTREAM) as string | undefined) ?? 'facade';
+  recordRequest(timing.context, upstream, res.statusCode, (performance.now() - timing.started) / 1000);
+}
+
 export const HEADER_UPSTREAM = 'x-strangler-upstream';
 export const HEADER_CONTEXT = 'x-strangler-context';
 export const HEADER_FALLBACK = 'x-strangler-fallback';
@@ -71,6 +86,7 @@ export class FacadeRouter {
       for (const pattern of ctx.routes) entries.push({ pattern, value: contexts.get(name)! });
     }
     this.routes = new RouteTable(entries);
+    forwarder.onEnd(answered);
   }
 
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -84,14 +100,11 @@ export class FacadeRouter {
     const context = match?.value;
     const contextName = context?.name ?? 'none';
     res.setHeader(HEADER_CONTEXT, contextName);
-    res.once('finish', () => {
-      const upstream = (res.getHeader(HEADER_UPSTREAM) as string | undefined) ?? 'facade';
-      recordRequest(contextName, upstream, res.statusCode, (performance.now() - started) / 1000);
-    });
+    (res as Timed)[TIMING] = { context: contextName, started };
 
     if (declaredTooLarge(req)) {
       req.resume();
-      sendError(res, 413, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
+      this.fail(res, 413, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
       return;
     }
 
@@ -171,7 +184,7 @@ export class FacadeRouter {
           }
           const timedOut = Date.now() - started >= this.forwarderTimeout(err);
           this.logger.warn({ context: context.name, err: err.message, code: err.code }, 'service unavailable');
-          sendError(
+          this.fail(
             res,
             503,
             'upstream_unavailable',
@@ -213,13 +226,23 @@ export class FacadeRouter {
     this.shadower.run({ context: context.shadow, route, method: req.method ?? 'GET', path: req.url ?? '/', headers, body, requestId }, monolithAnswer);
   }
 
+  /** An answer of the facade's own: recorded here, since no upstream response will end it. */
+  private fail(res: http.ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendError(res, status, code, message, headers);
+    answered(res);
+  }
+
   private bodyError(res: http.ServerResponse, err: unknown): void {
-    if (err instanceof BodyTooLargeError) sendError(res, 413, 'payload_too_large', err.message, { connection: 'close' });
-    else sendError(res, 400, 'invalid_body', 'the request body could not be read');
+    if (err instanceof BodyTooLargeError) this.fail(res, 413, 'payload_too_large', err.message, { connection: 'close' });
+    else this.fail(res, 400, 'invalid_body', 'the request body could not be read');
   }
 
   private incompleteRequest(res: http.ServerResponse, err: IncompleteRequestError): void {
-    sendError(res, 408, 'request_timeout', err.message, { connection: 'close' });
+    this.fail(res, 408, 'request_timeout', err.message, { connection: 'close' });
   }
 
   private upstreamError(res: http.ServerResponse, name: string, err: NodeJS.ErrnoException): void {
@@ -228,10 +251,6 @@ export class FacadeRouter {
       return;
     }
     this.logger.warn({ upstream: name, err: err.message, code: err.code }, 'upstream error');
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    sendError(res, 503, 'upstream_unavailable', `the ${name} did not answer`, { 'retry-after': '1' });
+    this.fail(res, 503, 'upstream_unavailable', `the ${name} did not answer`, { 'retry-after': '1' });
   }
 }

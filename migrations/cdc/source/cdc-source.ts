@@ -21,7 +21,8 @@ import { RateMeter } from './rate';
 import { assertLogicalWal, assertSlotIsOurs, dropSlot, ensurePublication, ensureReplicaIdentityFull, readSlot, resolveTables, waitForSlotInactive } from './setup';
 import { ReplicationStream } from './stream';
 
-export type SourceState = 'snapshotting' | 'streaming' | 'stopped' | 'error';
+/** `retrying`: snapshotting or streaming, but Kafka refuses the changes and the writer is retrying them. */
+export type SourceState = 'snapshotting' | 'streaming' | 'retrying' | 'stopped' | 'error';
 
 export interface SourceStatus {
   state: SourceState;
@@ -148,8 +149,9 @@ export class CdcSource {
   }
 
   async status(): Promise<SourceStatus> {
+    const retrying = this.state === 'snapshotting' || this.state === 'streaming' ? this.writer?.retrying : null;
     return {
-      state: this.state,
+      state: retrying ? 'retrying' : this.state,
       snapshot: this.state === 'snapshotting' && this.progress ? { ...this.progress } : null,
       lastReceivedLsn: this.decoder?.lastReceivedLsn ? formatLsn(this.decoder.lastReceivedLsn) : null,
       lastAckedLsn: this.ackedLsn() === null ? null : formatLsn(this.ackedLsn()!),
@@ -157,7 +159,7 @@ export class CdcSource {
       lastCommitTs: this.lastCommitTs,
       eventsPerSecond: this.rate.perSecond(),
       skippedTransactions: this.skippedTransactions + (this.decoder?.skippedTransactions ?? 0),
-      ...(this.error ? { error: this.error } : {}),
+      ...(this.error ? { error: this.error } : retrying ? { error: `Kafka has not taken changes since ${new Date(retrying.since).toISOString()}: ${retrying.error}` } : {}),
     };
   }
 

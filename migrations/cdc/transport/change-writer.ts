@@ -31,6 +31,8 @@ export interface ChangeWriterOptions {
    */
   maxRequestBytes?: number;
   retry?: { initialMs?: number; maxMs?: number; nonRetriableAttempts?: number };
+  /** A batch unacknowledged this long counts as not delivering (`retrying`), before any send has failed. */
+  stallMs?: number;
 }
 
 interface PendingCheckpoint {
@@ -54,6 +56,8 @@ export class ChangeWriter {
   private pumping = false;
   private closed = false;
   private failure: Error | null = null;
+  private retryingState: { since: number; error: string } | null = null;
+  private sendingSince: number | null = null;
   private waiters: { ready: () => boolean; resolve: () => void; reject: (err: Error) => void }[] = [];
   private readonly knownTopics = new Set<string>();
   private wakeSleeper: (() => void) | null = null;
@@ -72,6 +76,19 @@ export class ChangeWriter {
 
   get lastError(): Error | null {
     return this.failure;
+  }
+
+  /**
+   * Set while Kafka refuses a batch and the writer retries it, or leaves one unacknowledged for `stallMs` (kafkajs
+   * retries a send to a dead broker for many seconds before it fails): the source is then not delivering, however
+   * healthy its replication connection is. Cleared by the next delivered batch.
+   */
+  get retrying(): { since: number; error: string } | null {
+    if (this.retryingState) return this.retryingState;
+    const since = this.sendingSince;
+    const stallMs = this.options.stallMs ?? 5_000;
+    if (since !== null && Date.now() - since >= stallMs) return { since, error: `no acknowledgement from Kafka for ${Math.round((Date.now() - since) / 1000)} s` };
+    return null;
   }
 
   write(records: ChangeRecord[], checkpoint?: Checkpoint): void {
@@ -145,7 +162,8 @@ export class ChangeWriter {
         this.reportCheckpoints();
         if (this.closed || !this.chunks.length) return;
         const batch = this.takeBatch();
-        await this.deliver(batch);
+        this.sendingSince = Date.now();
+        await this.deliver(batch).finally(() => (this.sendingSince = null));
         this.delivered += batch.length;
         this.options.onRecords?.(batch.length);
         this.settleWaiters();
@@ -210,7 +228,11 @@ export class ChangeWriter {
       } catch (err) {
         failed = err instanceof Error ? err : new Error(String(err));
       }
-      if (!failed) return;
+      if (!failed) {
+        this.retryingState = null;
+        return;
+      }
+      this.retryingState = { since: this.retryingState?.since ?? Date.now(), error: failed.message };
       const retriable = (failed as { retriable?: boolean }).retriable !== false;
       if (!retriable && ++nonRetriable >= (retry.nonRetriableAttempts ?? 3)) {
         throw new DeliveryError(`Kafka refused ${batch.length} change record(s): ${failed.message}`, { cause: failed });

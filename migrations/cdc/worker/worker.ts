@@ -8,8 +8,8 @@ import { topicFor } from '../events/envelope';
 import { assignDisjointIdRange } from '../ids';
 import { readSinkOffsets } from '../offsets/sink-offsets';
 import { pipelinesFor, type Direction, type PipelineDefinition } from '../pipeline/definition';
-import { CdcSink, type SinkStatus } from '../sink';
-import { CdcSource } from '../source';
+import { CdcSink, type SinkState, type SinkStatus } from '../sink';
+import { CdcSource, type SourceState } from '../source';
 import { parseLsn } from '../source/lsn';
 import type { PipelineRegistry } from './registry';
 
@@ -23,6 +23,21 @@ export class WorkerError extends Error {
   }
 }
 
+export type PipelineState = 'snapshotting' | 'streaming' | 'retrying' | 'stopped' | 'error';
+
+/**
+ * The worse of the two halves. `retrying` (Kafka refusing the source's changes, or the target refusing the sink's)
+ * must show: a pipeline that delivers nothing is not `streaming`, whatever its connections say, and the gates that
+ * require a streaming pipeline must not pass on it.
+ */
+export function pipelineState(source: SourceState, sink: SinkState): PipelineState {
+  const states: string[] = [source, sink];
+  if (states.includes('error')) return 'error';
+  if (states.includes('stopped')) return 'stopped';
+  if (states.includes('retrying')) return 'retrying';
+  return source === 'snapshotting' ? 'snapshotting' : 'streaming';
+}
+
 interface Running {
   definition: PipelineDefinition;
   source: CdcSource;
@@ -34,7 +49,7 @@ export interface PipelineView {
   context: string;
   direction: Direction;
   /** The pipeline's state: the worse of its source and sink. */
-  state: 'snapshotting' | 'streaming' | 'stopped' | 'error';
+  state: PipelineState;
   lagMs: number | null;
   lagBytes: number | null;
   source: Awaited<ReturnType<CdcSource['status']>> | null;
@@ -128,8 +143,7 @@ export class CdcWorker {
     const r = this.running.get(name);
     if (!r) throw new WorkerError(`pipeline ${name} is not running`, 404);
     const [source, sink] = await Promise.all([r.source.status(), Promise.resolve(r.sink.status())]);
-    const states = [source.state, sink.state as string];
-    const state = states.includes('error') ? 'error' : states.includes('stopped') ? 'stopped' : source.state === 'snapshotting' ? 'snapshotting' : 'streaming';
+    const state = pipelineState(source.state, sink.state);
     return {
       name,
       context: r.definition.context,

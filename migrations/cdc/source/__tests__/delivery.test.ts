@@ -8,7 +8,7 @@ import type { PipelineDefinition } from '../../pipeline/definition';
 import { CdcSource } from '../cdc-source';
 import { dropPipelineSource } from '../drop';
 import { markSinkTransaction } from '../loop-guard';
-import { TopicCollector, confirmedFlushLsn, connect, definitionFor, gated, testLogger, testMessaging } from './helpers';
+import { TopicCollector, confirmedFlushLsn, connect, definitionFor, gated, refusing, testLogger, testMessaging } from './helpers';
 
 const currentLsn = async (sql: Client) => BigInt((await sql.query<{ lsn: string }>("SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn")).rows[0].lsn);
 
@@ -57,6 +57,24 @@ describeWithKafka('CDC source: acknowledgements, heartbeats, loop guard, restart
 
       held.open();
       await eventually(async () => expect((await confirmedFlushLsn(sql, definition.slot))!).toBeGreaterThanOrEqual(afterWrites), 15_000);
+    } finally {
+      await source.stop();
+      await dropPipelineSource(definition);
+    }
+  });
+
+  it('says `retrying`, with the error, while Kafka refuses its changes, and `streaming` again once they are delivered', async () => {
+    const definition = definitionFor(db, ['items']);
+    // Nothing to snapshot: start() would otherwise wait for a snapshot Kafka refuses.
+    await sql.query('TRUNCATE items');
+    const down = refusing(messaging);
+    const source = await startSource(definition, { messaging: down });
+    try {
+      await sql.query(`INSERT INTO items (label) VALUES ('while-kafka-is-down')`);
+      await eventually(async () => expect(await source.status()).toMatchObject({ state: 'retrying', error: expect.stringContaining('ECONNREFUSED') }), 10_000);
+      down.recover();
+      await eventually(async () => expect((await source.status()).state).toBe('streaming'), 15_000);
+      expect((await source.status()).error).toBeUndefined();
     } finally {
       await source.stop();
       await dropPipelineSource(definition);
@@ -113,17 +131,18 @@ describeWithKafka('CDC source: acknowledgements, heartbeats, loop guard, restart
     await sql.query('TRUNCATE items');
     await sql.query(`INSERT INTO items (label) VALUES ('existing')`);
     let source = await startSource(definition);
-    await sql.query(`INSERT INTO items (label) VALUES ('while-running')`);
-    await eventually(async () => expect((await source.status()).lastCommitTs).not.toBeNull(), 10_000);
-    await source.stop();
-    expect((await source.status()).state).toBe('stopped');
-    await sql.query(`INSERT INTO items (label) VALUES ('while-stopped')`);
-    source = await startSource(definition);
     const collector = new TopicCollector(messaging);
     try {
+      await sql.query(`INSERT INTO items (label) VALUES ('while-running')`);
+      // A fresh topic's first produce can take seconds on a loaded machine (leader election).
+      await eventually(async () => expect((await source.status()).lastCommitTs).not.toBeNull(), 30_000);
+      await source.stop();
+      expect((await source.status()).state).toBe('stopped');
+      await sql.query(`INSERT INTO items (label) VALUES ('while-stopped')`);
+      source = await startSource(definition);
       await sql.query(`INSERT INTO items (label) VALUES ('after-restart')`);
       await collector.start([topic]);
-      await eventually(() => expect(collector.events(topic)).toHaveLength(4), 15_000);
+      await eventually(() => expect(collector.events(topic)).toHaveLength(4), 30_000);
       await new Promise((r) => setTimeout(r, 500));
       expect(collector.events(topic).map((e) => [e.op, e.after?.label])).toEqual([
         ['r', 'existing'],

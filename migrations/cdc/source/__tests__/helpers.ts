@@ -32,6 +32,25 @@ export function gated(inner: Messaging): Messaging & { open(): void } {
   };
 }
 
+/** A messaging whose producers fail every send until `recover()`: Kafka down, as seen by the source. */
+export function refusing(inner: Messaging): Messaging & { recover(): void } {
+  let down = true;
+  return {
+    ...inner,
+    recover: () => void (down = false),
+    producer(options) {
+      const producer = inner.producer(options);
+      return {
+        send: async (topic, messages) => {
+          if (down) throw new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+          await producer.send(topic, messages);
+        },
+        disconnect: () => producer.disconnect(),
+      };
+    },
+  };
+}
+
 export function testMessaging(): Messaging {
   return createMessaging({ brokers: testKafkaBrokers(), clientId: unique('cdc-test-'), logger: testLogger() });
 }

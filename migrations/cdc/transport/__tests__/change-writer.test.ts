@@ -25,7 +25,7 @@ const logger = createLogger('writer-test', 'silent');
 const rec = (topic: string, key: string): ChangeRecord => ({ topic, key, value: `{"k":"${key}"}` });
 const cp = (lsn: number): Checkpoint => ({ lsn: BigInt(lsn), commitTsMs: lsn });
 
-function setup(options: { maxBatchRecords?: number; maxPendingRecords?: number } = {}) {
+function setup(options: { maxBatchRecords?: number; maxPendingRecords?: number; stallMs?: number } = {}) {
   const producer = new FakeProducer();
   const delivered: number[] = [];
   const writer = new ChangeWriter({
@@ -70,6 +70,35 @@ describe('ChangeWriter', () => {
     await writer.drain();
     expect(producer.sent.map((s) => s.topic)).toEqual(['a', 'b']);
     expect(delivered).toEqual([7]);
+  });
+
+  it('says it is retrying while sends fail, and clears that once a batch is delivered', async () => {
+    const { producer, writer } = setup();
+    const down = () => new MessagingProduceError('a', 'broker down', { retriable: true });
+    producer.failures = [down, down, down];
+    expect(writer.retrying).toBeNull();
+    writer.write([rec('a', '1')], cp(3));
+    // The first attempt fails at once; the writer then sleeps before the next one, reporting the error meanwhile.
+    await Promise.resolve();
+    await new Promise((r) => setImmediate(r));
+    expect(writer.retrying?.error).toBe('broker down');
+    await writer.drain();
+    expect(writer.retrying).toBeNull();
+    expect(producer.sent).toHaveLength(1);
+  });
+
+  it('counts a batch Kafka has not acknowledged for stallMs as not delivering, before any send fails', async () => {
+    const { producer, writer } = setup({ stallMs: 30 });
+    let release!: () => void;
+    producer.gate = new Promise((r) => (release = r));
+    writer.write([rec('a', '1')], cp(4));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(writer.retrying).toBeNull();
+    await new Promise((r) => setTimeout(r, 40));
+    expect(writer.retrying?.error).toMatch(/no acknowledgement from Kafka/);
+    release();
+    await writer.drain();
+    expect(writer.retrying).toBeNull();
   });
 
   it('gives up on a non-retriable error without reporting the checkpoint', async () => {
