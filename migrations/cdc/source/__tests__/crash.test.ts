@@ -9,7 +9,7 @@ import { topicFor } from '../../events/envelope';
 import { readSourceOffsets } from '../../offsets/source-offsets';
 import type { PipelineDefinition } from '../../pipeline/definition';
 import { dropPipelineSource } from '../drop';
-import { TopicCollector, connect, definitionFor, testMessaging } from './helpers';
+import { TopicCollector, confirmedFlushLsn, connect, currentLsn, definitionFor, testMessaging } from './helpers';
 
 const REPO = path.resolve(__dirname, '../../../..');
 const RUNNER = path.join(__dirname, 'fixtures', 'run-source.ts');
@@ -130,6 +130,10 @@ describeWithKafka('CDC source killed with SIGKILL mid-stream', () => {
     await sleep(800);
     writing = false;
     await writer;
+    // The source confirms a position only once everything before it is in Kafka: wait for that first, so a slow
+    // consumer below cannot be mistaken for a lost change (and a stuck source fails here, saying so).
+    const written = await currentLsn(sql);
+    await eventually(async () => expect((await confirmedFlushLsn(sql, definition.slot))!).toBeGreaterThanOrEqual(written), 60_000, 250);
 
     const collector = new TopicCollector(messaging);
     await collector.start([topic]);
@@ -145,7 +149,7 @@ describeWithKafka('CDC source killed with SIGKILL mid-stream', () => {
           expect([...committedImages].filter((k) => !seen.has(k))).toEqual([]);
           expect([...committedDeletes].filter((id) => !deleted.has(id))).toEqual([]);
         },
-        30_000,
+        60_000,
         250,
       );
       const reads = collector.events(topic).filter((e) => e.op === 'r');

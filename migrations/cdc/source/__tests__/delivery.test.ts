@@ -8,9 +8,7 @@ import type { PipelineDefinition } from '../../pipeline/definition';
 import { CdcSource } from '../cdc-source';
 import { dropPipelineSource } from '../drop';
 import { markSinkTransaction } from '../loop-guard';
-import { TopicCollector, confirmedFlushLsn, connect, definitionFor, gated, refusing, testLogger, testMessaging } from './helpers';
-
-const currentLsn = async (sql: Client) => BigInt((await sql.query<{ lsn: string }>("SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn")).rows[0].lsn);
+import { TopicCollector, confirmedFlushLsn, connect, currentLsn, definitionFor, gated, refusing, testLogger, testMessaging } from './helpers';
 
 describeWithKafka('CDC source: acknowledgements, heartbeats, loop guard, restarts', () => {
   let db: TestDatabase;

@@ -142,6 +142,8 @@ export function normalise(event: ChangeEvent, definition: PipelineDefinition): u
   };
 }
 
+export const currentLsn = async (client: Client) => BigInt((await client.query<{ lsn: string }>("SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn")).rows[0].lsn);
+
 export async function confirmedFlushLsn(client: Client, slot: string): Promise<bigint | null> {
   const { rows } = await client.query<{ lsn: string | null }>(
     "SELECT (confirmed_flush_lsn - '0/0')::text AS lsn FROM pg_replication_slots WHERE slot_name = $1",
