@@ -35,16 +35,20 @@ export type BenchOptions = z.infer<typeof schema>;
 export const USAGE = `usage: npm run bench -- [--quick | --smoke] [options]
   --quick                 ≈ 1¼ minutes of load (1 s warm-up, 3 rounds of 2 s per row)
   --smoke                 ≈ 1 s per row: checks that everything runs, numbers mean little
-  --suite <names>         comma-separated suites to run (default: all registered: facade)
-  --rows <names>          comma-separated rows of the facade suite (default: all)
+  --suite <names>         comma-separated suites to run (default: all registered: facade, cdc)
+  --rows <names>          comma-separated rows of the facade suite (default: all; the cdc rows always run together)
   --warmup, --seconds, --rounds <n>   override the mode's warm-up, round length (s) and round count
   --connections <n>       wrk connections (default 32)
   --threads <n>           wrk threads (default 2: one per core here)
   --users <n>             size of the x-user-id pool (default 1000)
-  --no-profile            skip the --cpu-prof run of the facade
+  --no-profile            skip the --cpu-prof runs (facade, and the CDC pipeline's)
   --profile-seconds <n>   length of the profiled run
   --out <file>            results JSON (default bench/results.json)
-  --profile-dir <dir>     where .cpuprofile files go (default bench/profiles)`;
+  --profile-dir <dir>     where .cpuprofile files go (default bench/profiles)
+environment:
+  BENCH_PG_URL            an existing Postgres (superuser, wal_level=logical) instead of an embedded one
+  BENCH_KAFKA_BROKERS     an existing Kafka (host:port[,…]) for the cdc suite instead of starting one
+  BENCH_CHILD_LOGS=1      show the output of every process the bench starts`;
 
 export function parseOptions(argv: string[], allSuites: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({

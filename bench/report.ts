@@ -51,6 +51,8 @@ export interface SuiteResult {
   profiles?: ProfiledRun[];
   /** Why there are no profiles. */
   profileNote?: string;
+  /** Heading of the profile section, when the default (seconds per profiled row) does not describe how it ran. */
+  profileHeading?: string;
 }
 
 export interface BenchResults {
@@ -66,7 +68,7 @@ export interface BenchResults {
     loadavg: { start: number[]; end: number[]; max1: number };
   };
   load: { generator: string; version: string; connections: number; threads: number; warmupSeconds: number; roundSeconds: number; rounds: number; users: number };
-  /** One entry per suite that ran; `cdc` joins `facade` here when its suite is registered in suites.ts. */
+  /** One entry per suite that ran: `facade`, `cdc`. */
   suites: Record<string, SuiteResult>;
 }
 
@@ -112,10 +114,20 @@ export function ratio(rows: RowResult[], spec: Omit<RatioResult, 'value' | 'met'
 
 const fmt = (n: number | null, digits = 0) => (n === null ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 
-export function renderSuite(suite: SuiteResult, baseline?: string): string {
+/** What a row's rate counts: requests for the facade, changed rows for CDC. */
+export interface RateUnit {
+  /** Column label of the rate, e.g. `req/s`. */
+  rate: string;
+  /** Short name of one item, e.g. `req` in `CPU µs/req`. */
+  item: string;
+}
+
+export const REQUESTS: RateUnit = { rate: 'req/s', item: 'req' };
+
+export function renderSuite(suite: SuiteResult, baseline?: string, unit: RateUnit = REQUESTS): string {
   const base = baseline ? suite.rows.find((r) => r.name === baseline && r.rps) : undefined;
   const lines = [
-    `| row | req/s | p50 ms | p99 ms | errors | CPU µs/req | × ${baseline ?? 'baseline'} req/s | note |`,
+    `| row | ${unit.rate} | p50 ms | p99 ms | errors | CPU µs/${unit.item} | × ${baseline ?? 'baseline'} ${unit.rate} | note |`,
     '|---|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of suite.rows) {

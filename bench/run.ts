@@ -38,11 +38,13 @@ async function main(): Promise<void> {
       },
     });
     suites[suite.name] = result;
-    sections.push(`## ${suite.title}\n\n${renderSuite(result, suite.baseline)}`);
+    sections.push(`## ${suite.title}\n\n${renderSuite(result, suite.baseline, suite.unit)}`);
     if (result.profiles?.length) {
-      const parts = [`### Where the time goes (--cpu-prof, ${options.profileSeconds} s per profiled row)`, '', renderComparison(result.profiles)];
+      const heading = result.profileHeading ?? `Where the time goes (--cpu-prof, ${options.profileSeconds} s per profiled row)`;
+      const parts = [`### ${heading}`, '', renderComparison(result.profiles)];
       for (const p of result.profiles.slice(1)) parts.push('', `#### ${p.row}`, '', renderProfile(p, p.requests));
-      parts.push('', `Profiles: ${result.profiles.map((p) => (p.file ? path.relative(process.cwd(), p.file) : '–')).join(', ')}`);
+      const files = [...new Set(result.profiles.map((p) => (p.file ? path.relative(process.cwd(), p.file) : '–')))];
+      parts.push('', `Profiles: ${files.join(', ')}`);
       sections.push(parts.join('\n'));
     } else if (result.profileNote) {
       sections.push(`Profile: ${result.profileNote}`);

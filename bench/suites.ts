@@ -1,6 +1,7 @@
 import type { BenchOptions } from './options';
-import type { SuiteResult } from './report';
+import type { RateUnit, SuiteResult } from './report';
 import type { LoadGenerator } from './tools/load';
+import { cdcSuite } from './cdc/suite';
 import { facadeSuite } from './facade/suite';
 
 export interface SuiteContext {
@@ -17,12 +18,13 @@ export interface Suite {
   title: string;
   /** The row every other row's req/s is compared with in the table's `×` column. */
   baseline?: string;
+  /** What the rate column counts; requests unless said otherwise. */
+  unit?: RateUnit;
   run(ctx: SuiteContext): Promise<SuiteResult>;
 }
 
 /**
- * Every suite `npm run bench` knows, in the order they run. The CDC table (raw decode, source, end-to-end, lag,
- * snapshot) plugs in here: add `cdcSuite` from `bench/cdc/suite.ts` returning a SuiteResult with its rows and
- * ratios, and it is run, printed and written to results.json under `suites.cdc` like the facade's.
+ * Every suite `npm run bench` knows, in the order they run; each is printed and written to results.json under
+ * `suites.<name>`. `--suite facade` or `--suite cdc` runs one.
  */
-export const SUITES: Suite[] = [facadeSuite];
+export const SUITES: Suite[] = [facadeSuite, cdcSuite];

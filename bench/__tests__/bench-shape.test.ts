@@ -1,35 +1,21 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchResults, RowResult } from '../report';
 import { ROW_NAMES } from '../facade/rows';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-
-function runBench(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const isNumber = (n: unknown) => typeof n === 'number' && Number.isFinite(n);
+import { isNumber, runBench, type BenchRun } from './run-bench';
 
 // Only the output's shape: speed is never asserted here (the machine is shared and CI does not benchmark).
-describe('npm run bench --smoke', () => {
+describe('npm run bench --smoke --suite facade', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strangler-bench-test-'));
   const out = path.join(dir, 'results.json');
-  let run: { code: number | null; stdout: string; stderr: string };
+  let run: BenchRun;
   let results: BenchResults;
 
   beforeAll(async () => {
     // The run's Postgres hosts the bench's Unleash and facade databases (created and dropped by the bench).
-    run = await runBench(['--smoke', '--out', out, '--profile-dir', path.join(dir, 'profiles')], { BENCH_PG_URL: process.env.STRANGLER_TEST_PG_URL ?? '' });
+    // The CDC suite has a test of its own (cdc-shape.test.ts), so the two run in parallel.
+    run = await runBench(['--smoke', '--suite', 'facade', '--out', out, '--profile-dir', path.join(dir, 'profiles')], { BENCH_PG_URL: process.env.STRANGLER_TEST_PG_URL ?? '' });
     if (run.code !== 0) throw new Error(`bench exited with ${run.code}:\n${run.stderr.slice(-4000)}`);
     results = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchResults;
   }, 300_000);

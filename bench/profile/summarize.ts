@@ -51,6 +51,9 @@ export function categoryOf(url: string, functionName: string): string {
     if (/^events$|^internal\/(process\/task_queues|timers|async_hooks)|^timers$/.test(mod)) return 'node:events+timers';
     return 'node:other';
   }
+  // The CDC code split by part (source, sink, events, transport, …): which half of a pipeline the time is in.
+  const cdc = /\/migrations\/cdc\/([^/]+)\//.exec(url);
+  if (cdc) return `cdc/${cdc[1]}`;
   const m = /\/(facade|lib|bench|monolith|scripts)\//.exec(url);
   return m ? m[1] : 'other';
 }
@@ -59,7 +62,7 @@ function shortWhere(url: string, line: number): string {
   if (!url) return '';
   const clean = url.replace(/^file:\/\//, '');
   const nm = clean.lastIndexOf('/node_modules/');
-  const rel = nm !== -1 ? clean.slice(nm + '/node_modules/'.length) : /\/(facade|lib|bench)\/.*/.exec(clean)?.[0].slice(1) ?? path.basename(clean);
+  const rel = nm !== -1 ? clean.slice(nm + '/node_modules/'.length) : /\/(facade|lib|bench|migrations)\/.*/.exec(clean)?.[0].slice(1) ?? path.basename(clean);
   // tsx compiles our TypeScript without a source map in the profile: its line numbers mean nothing.
   return rel.endsWith('.ts') ? rel : `${rel}:${line + 1}`;
 }
@@ -68,7 +71,11 @@ export interface SummaryOptions {
   top?: number;
   /** Count only samples taken in this span of the monotonic clock, in µs (ignored if the profile lies outside it). */
   window?: { fromUs: number; toUs: number };
+  /** Which categories the inclusive list keeps (default: the facade's code and the proxy, metrics and flag packages). */
+  inclusive?: (category: string) => boolean;
 }
+
+const FACADE_INCLUSIVE = new Set(['facade', 'lib', 'http-proxy', 'http-proxy-middleware', 'prom-client', 'unleash-client']);
 
 export function summarizeProfile(profile: CpuProfile, options: SummaryOptions = {}): ProfileSummary {
   const top = options.top ?? 15;
@@ -126,7 +133,8 @@ export function summarizeProfile(profile: CpuProfile, options: SummaryOptions = 
     return { name, category: categoryOf(url, name), where: shortWhere(url, Number(line)), ms: ms(us), pct: pct(us) };
   };
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
-  const ours = (e: ProfileEntry) => ['facade', 'lib', 'http-proxy', 'http-proxy-middleware', 'prom-client', 'unleash-client'].includes(e.category);
+  const keep = options.inclusive ?? ((c: string) => FACADE_INCLUSIVE.has(c));
+  const ours = (e: ProfileEntry) => keep(e.category);
   return {
     windowed,
     totalMs: ms(totalUs),

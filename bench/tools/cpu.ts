@@ -15,7 +15,7 @@ function clockTicks(): number {
 }
 
 /** utime + stime of a process in ms, from /proc; undefined where /proc is not there (not Linux) or it exited. */
-function processCpuMs(pid: number): number | undefined {
+export function processCpuMs(pid: number): number | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may contain spaces; fields after it are fixed. utime and stime are fields 14 and 15.
