@@ -21,7 +21,7 @@ import { RateMeter } from './rate';
 import { assertLogicalWal, assertSlotIsOurs, dropSlot, ensurePublication, ensureReplicaIdentityFull, readSlot, resolveTables, waitForSlotInactive } from './setup';
 import { ReplicationStream } from './stream';
 
-/** `retrying`: snapshotting or streaming, but Kafka refuses the changes and the writer is retrying them. */
+/** `retrying`: snapshotting or streaming, but Kafka refuses the changes, or has not acknowledged a batch for 5 s. */
 export type SourceState = 'snapshotting' | 'streaming' | 'retrying' | 'stopped' | 'error';
 
 export interface SourceStatus {
