@@ -1,9 +1,9 @@
 import { Client } from 'pg';
 import type { TableMapping } from '../../../lib/plan';
-import { ContextMapping } from '../mapping';
+import { ContextMapping, quoteIdent } from '../mapping';
 import type { PipelineDefinition } from '../pipeline/definition';
 import { IdRangeError } from './errors';
-import { idSpread, keySequence, type IdSpread, type KeySequence } from './sequences';
+import { idSpread, sequenceState, tableKey, type IdSpread, type KeySequence, type Skipped } from './sequences';
 
 /**
  * The id strategy while both sides insert: one boundary splits the key space. The monolith's sequences keep
@@ -22,6 +22,8 @@ export interface IdRangeTargets {
 
 export interface IdRangeOptions {
   boundary?: number;
+  /** How long `assign` waits for the tables' write lock (default 5 000 ms). */
+  lockTimeoutMs?: number;
 }
 
 export interface SequenceReport {
@@ -65,8 +67,8 @@ function boundaryOf(options: IdRangeOptions): number {
 interface Pair {
   monolithTable: string;
   serviceTable: string;
-  monolith: KeySequence | { skipped: string };
-  service: KeySequence | { skipped: string };
+  monolith: KeySequence | Skipped;
+  service: KeySequence | Skipped;
   ids: { monolith: IdSpread; service: IdSpread };
 }
 
@@ -82,28 +84,56 @@ async function withClients<T>(targets: IdRangeTargets, fn: (monolith: Client, se
 }
 
 /** Tables whose rows exist on both sides: the plan's row mappings (embedded child rows have no service rows). */
-async function readPairs(monolith: Client, service: Client, mapping: Record<string, TableMapping>, boundary: number): Promise<Pair[]> {
+function tablePairs(mapping: Record<string, TableMapping>): { context: ContextMapping; pairs: { monolithTable: string; serviceTable: string }[] } {
   const context = new ContextMapping(mapping);
-  const pairs: Pair[] = [];
-  for (const serviceTable of context.serviceTables) {
-    const m = context.rowsForServiceTable(serviceTable)!;
-    const mono = await keySequence(monolith, m.monolithTable);
-    const svc = await keySequence(service, serviceTable);
-    const monoColumn = 'column' in mono ? mono.column : null;
-    const svcColumn = 'column' in svc ? svc.column : monoColumn ? context.serviceColumn(m, monoColumn) : null;
+  const pairs = context.serviceTables.map((serviceTable) => ({ monolithTable: context.rowsForServiceTable(serviceTable)!.monolithTable, serviceTable }));
+  return { context, pairs };
+}
+
+async function readPairs(monolith: Client, service: Client, mapping: Record<string, TableMapping>, boundary: number): Promise<Pair[]> {
+  const { context, pairs } = tablePairs(mapping);
+  const out: Pair[] = [];
+  for (const { monolithTable, serviceTable } of pairs) {
+    const monoKey = await tableKey(monolith, monolithTable);
+    const svcKey = await tableKey(service, serviceTable);
+    const monoColumn = 'column' in monoKey ? monoKey.column : null;
+    const svcColumn = 'column' in svcKey ? svcKey.column : monoColumn ? context.serviceColumn(context.rowsForServiceTable(serviceTable)!, monoColumn) : null;
     const none: IdSpread = { below: null, above: null };
-    pairs.push({
-      monolithTable: m.monolithTable,
+    // Ids first, sequences after: an id that a concurrent insert commits was drawn from its sequence before, so a
+    // sequence read afterwards is never behind an id read here. The other order reports phantom collisions under load.
+    const ids = {
+      monolith: monoColumn ? await idSpread(monolith, monolithTable, monoColumn, boundary) : none,
+      service: svcColumn ? await idSpread(service, serviceTable, svcColumn, boundary) : none,
+    };
+    out.push({
+      monolithTable,
       serviceTable,
-      monolith: mono,
-      service: svc,
-      ids: {
-        monolith: monoColumn ? await idSpread(monolith, m.monolithTable, monoColumn, boundary) : none,
-        service: svcColumn ? await idSpread(service, serviceTable, svcColumn, boundary) : none,
-      },
+      monolith: 'sequence' in monoKey ? await sequenceState(monolith, monoKey) : monoKey,
+      service: 'sequence' in svcKey ? await sequenceState(service, svcKey) : svcKey,
+      ids,
     });
   }
-  return pairs;
+  return out;
+}
+
+/**
+ * Holds off inserts into the given tables until the transaction ends, so a sequence can be moved without racing
+ * `nextval`: `setval` is not relative, and moving a sequence that concurrent inserts just advanced would rewind it
+ * onto ids already taken. SHARE ROW EXCLUSIVE lets reads through. The wait is bounded so that a long transaction on
+ * the table fails the extraction with a reason instead of queueing every writer behind it.
+ */
+async function lockTables(db: Client, tables: string[], lockTimeoutMs: number): Promise<void> {
+  await db.query('BEGIN');
+  await db.query(`SET LOCAL lock_timeout = ${Math.floor(lockTimeoutMs)}`);
+  try {
+    await db.query(`LOCK TABLE ${tables.map((t) => `public.${quoteIdent(t)}`).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    if ((err as { code?: string }).code === '55P03') {
+      throw new IdRangeError(`could not lock ${tables.join(', ')} within ${lockTimeoutMs} ms to move their sequences (a long transaction holds them); try again`);
+    }
+    throw err;
+  }
 }
 
 const maxOf = (...values: (number | null)[]) => values.reduce<number | null>((a, b) => (b === null ? a : a === null ? b : Math.max(a, b)), null);
@@ -119,7 +149,7 @@ function judge(pair: Pair, boundary: number): TableIdRange {
     ids: pair.ids,
     problems,
   };
-  const skipped = [pair.monolith, pair.service].find((s): s is { skipped: string } => 'skipped' in s);
+  const skipped = [pair.monolith, pair.service].find((s): s is Skipped => 'skipped' in s);
   if (skipped) out.skipped = skipped.skipped;
   const below = maxOf(pair.ids.monolith.below, pair.ids.service.below);
   const above = maxOf(pair.ids.monolith.above, pair.ids.service.above);
@@ -149,6 +179,27 @@ export async function checkIdRanges(input: PipelineDefinition | IdRangeTargets, 
   return { ok: problems.length === 0, boundary, tables, problems };
 }
 
+async function moveSequences(monolith: Client, service: Client, pair: Pair, boundary: number): Promise<void> {
+  const below = maxOf(pair.ids.monolith.below, pair.ids.service.below);
+  const above = maxOf(pair.ids.monolith.above, pair.ids.service.above);
+  if ('sequence' in pair.monolith) {
+    const m = pair.monolith;
+    if (m.lastValue !== null && m.lastValue >= boundary) {
+      throw new IdRangeError(`monolith sequence ${m.sequence} is already at ${m.lastValue}; choose a boundary above it`);
+    }
+    if (m.increment < 0) throw new IdRangeError(`monolith sequence ${m.sequence} counts down; not supported`);
+    // Rows the sequence has not produced (inserted with explicit ids) would collide later: step past them.
+    if (below !== null && below >= m.next) await monolith.query('SELECT setval($1::regclass, $2)', [m.sequence, below]);
+    if (m.max > boundary - 1) await monolith.query(`ALTER SEQUENCE ${m.sequence} MAXVALUE ${boundary - 1}`);
+  }
+  if ('sequence' in pair.service) {
+    const s = pair.service;
+    const start = Math.max(boundary, (above ?? 0) + 1);
+    if (start > s.max) throw new IdRangeError(`service sequence ${s.sequence} ends at ${s.max}, below ${start}; use a bigint key or a lower boundary`);
+    if (s.next < start) await service.query('SELECT setval($1::regclass, $2, false)', [s.sequence, start]);
+  }
+}
+
 /**
  * Run before the service takes writes (idempotent): caps the monolith's sequences below the boundary and moves the
  * service's to the boundary or past every id already there. Returns the check that follows.
@@ -156,26 +207,25 @@ export async function checkIdRanges(input: PipelineDefinition | IdRangeTargets, 
 export async function assignDisjointIdRange(input: PipelineDefinition | IdRangeTargets, options: IdRangeOptions = {}): Promise<IdRangeReport> {
   const boundary = boundaryOf(options);
   const targets = targetsOf(input);
+  const { pairs } = tablePairs(targets.mapping);
+  if (pairs.length === 0) return checkIdRanges(targets, { boundary });
   await withClients(targets, async (monolith, service) => {
-    for (const pair of await readPairs(monolith, service, targets.mapping, boundary)) {
-      const below = maxOf(pair.ids.monolith.below, pair.ids.service.below);
-      const above = maxOf(pair.ids.monolith.above, pair.ids.service.above);
-      if ('sequence' in pair.monolith) {
-        const m = pair.monolith;
-        if (m.lastValue !== null && m.lastValue >= boundary) {
-          throw new IdRangeError(`monolith sequence ${m.sequence} is already at ${m.lastValue}; choose a boundary above it`);
-        }
-        if (m.increment < 0) throw new IdRangeError(`monolith sequence ${m.sequence} counts down; not supported`);
-        // Rows the sequence has not produced (inserted with explicit ids) would collide later: step past them.
-        if (below !== null && below >= m.next) await monolith.query('SELECT setval($1::regclass, $2)', [m.sequence, below]);
-        if (m.max > boundary - 1) await monolith.query(`ALTER SEQUENCE ${m.sequence} MAXVALUE ${boundary - 1}`);
-      }
-      if ('sequence' in pair.service) {
-        const s = pair.service;
-        const start = Math.max(boundary, (above ?? 0) + 1);
-        if (start > s.max) throw new IdRangeError(`service sequence ${s.sequence} ends at ${s.max}, below ${start}; use a bigint key or a lower boundary`);
-        if (s.next < start) await service.query('SELECT setval($1::regclass, $2, false)', [s.sequence, start]);
-      }
+    const lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
+    // Always monolith first, then service: two extractions at once cannot deadlock.
+    await lockTables(monolith, pairs.map((p) => p.monolithTable), lockTimeoutMs);
+    try {
+      await lockTables(service, pairs.map((p) => p.serviceTable), lockTimeoutMs);
+    } catch (err) {
+      await monolith.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    try {
+      for (const pair of await readPairs(monolith, service, targets.mapping, boundary)) await moveSequences(monolith, service, pair, boundary);
+      await monolith.query('COMMIT');
+      await service.query('COMMIT');
+    } catch (err) {
+      await Promise.all([monolith.query('ROLLBACK').catch(() => undefined), service.query('ROLLBACK').catch(() => undefined)]);
+      throw err;
     }
   });
   return checkIdRanges(targets, { boundary });

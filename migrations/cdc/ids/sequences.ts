@@ -24,7 +24,16 @@ export interface IdSpread {
 
 const num = (v: string | null) => (v === null ? null : Number(v));
 
-export async function keySequence(db: Client, table: string): Promise<KeySequence | { table: string; skipped: string }> {
+/** The integer primary key of a table and the sequence behind it. */
+export interface TableKey {
+  table: string;
+  column: string;
+  sequence: string;
+}
+
+export type Skipped = { table: string; skipped: string };
+
+export async function tableKey(db: Client, table: string): Promise<TableKey | Skipped> {
   const { rows } = await db.query<{ column: string; type: string; sequence: string | null }>(
     `SELECT a.attname AS column, format_type(a.atttypid, NULL) AS type,
             pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) AS sequence
@@ -39,15 +48,17 @@ export async function keySequence(db: Client, table: string): Promise<KeySequenc
   const [{ column, type, sequence }] = rows;
   if (!['integer', 'bigint', 'smallint'].includes(type)) return { table, skipped: `primary key ${column} is ${type}, not an integer` };
   if (!sequence) return { table, skipped: `primary key ${column} has no sequence (ids come from the application)` };
-  const state = await db.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${sequence}`);
+  return { table, column, sequence };
+}
+
+export async function sequenceState(db: Client, key: TableKey): Promise<KeySequence> {
+  const state = await db.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${key.sequence}`);
   const meta = await db.query<{ seqmin: string; seqmax: string; seqincrement: string }>(
     'SELECT seqmin, seqmax, seqincrement FROM pg_sequence WHERE seqrelid = $1::regclass',
-    [sequence],
+    [key.sequence],
   );
   return {
-    table,
-    column,
-    sequence,
+    ...key,
     lastValue: state.rows[0].is_called ? Number(state.rows[0].last_value) : null,
     next: Number(state.rows[0].last_value) + (state.rows[0].is_called ? Number(meta.rows[0].seqincrement) : 0),
     min: Number(meta.rows[0].seqmin),

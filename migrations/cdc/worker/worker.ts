@@ -5,7 +5,7 @@ import type { Messaging } from '../../../lib/messaging/types';
 import { getContext, type Plan } from '../../../lib/plan';
 import { reconcile, type ReconcileResult } from '../../reconcile';
 import { topicFor } from '../events/envelope';
-import { assignDisjointIdRange } from '../ids';
+import { assignDisjointIdRange, IdRangeError } from '../ids';
 import { readSinkOffsets } from '../offsets/sink-offsets';
 import { pipelinesFor, type Direction, type PipelineDefinition } from '../pipeline/definition';
 import { CdcSink, type SinkState, type SinkStatus } from '../sink';
@@ -98,7 +98,9 @@ export class CdcWorker {
   /** Extraction: disjoint id ranges, then the forward pipeline with its first snapshot. Idempotent. */
   async extract(context: string): Promise<PipelineView> {
     const { forward } = this.definitions(context);
-    const ids = await assignDisjointIdRange(forward);
+    const ids = await assignDisjointIdRange(forward).catch((err: Error) => {
+      throw err instanceof IdRangeError ? new WorkerError(`id ranges of ${context}: ${err.message}`) : err;
+    });
     if (!ids.ok) throw new WorkerError(`id ranges of ${context} are not disjoint: ${ids.problems.join('; ')}`);
     await this.registry.setDesired(forward.name, context, 'forward', 'running');
     await this.startPipeline(forward);

@@ -71,6 +71,46 @@ describe('disjoint id ranges', () => {
     expect(await checkIdRanges(shop.reverse)).toMatchObject({ ok: true });
   });
 
+  it('stays green while the monolith takes inserts during the check (as it does under load at extraction)', async () => {
+    const monolith = new Pool({ connectionString: shop.monolith.url, max: 4 });
+    let writing = true;
+    const writers = [0, 1, 2].map(async (w) => {
+      let inserted = 0;
+      while (writing) inserted += (await insertUsers(monolith, 'name', `race-${w}-${inserted}-`, 1)).length;
+      return inserted;
+    });
+    const failures: string[] = [];
+    try {
+      for (let round = 0; round < 40; round++) {
+        const report = round % 2 ? await checkIdRanges(shop.forward) : await assignDisjointIdRange(shop.forward);
+        failures.push(...report.problems);
+      }
+    } finally {
+      writing = false;
+      const counts = await Promise.all(writers);
+      await monolith.end();
+      // The race needs inserts to land during the checks, or this test proves nothing.
+      expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(40);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('refuses with a reason, instead of queueing writers, when a long transaction holds the table', async () => {
+    const { Client } = await import('pg');
+    const holder = new Client({ connectionString: shop.monolith.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("INSERT INTO users (email, name) VALUES ('long-tx@example.com', 'Long')");
+      await expect(assignDisjointIdRange(shop.forward, { lockTimeoutMs: 200 })).rejects.toThrow(/could not lock users\b.* within 200 ms/);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    // Once the transaction is gone, assigning works again.
+    expect(await assignDisjointIdRange(shop.forward)).toMatchObject({ ok: true });
+  });
+
   it('catches a service sequence moved back into the monolith range, and refuses a boundary the monolith passed', async () => {
     await query(shop.service.url, "SELECT setval('users_id_seq', 10)");
     const report = await checkIdRanges(shop.forward);
