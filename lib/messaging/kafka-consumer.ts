@@ -46,7 +46,7 @@ export function createKafkaConsumer(
         if (stale()) return;
         const messages = batch.messages.map((m) => fromKafkaMessage(topic, partition, m));
         try {
-          await eachBatch({ topic, partition, messages });
+          await eachBatch({ topic, partition, messages, highWatermark: batch.highWatermark });
         } catch (err) {
           throw new MessageHandlerError(topic, partition, messages[0].offset, err);
         }

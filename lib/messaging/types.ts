@@ -34,6 +34,11 @@ export interface ReceivedBatch {
   partition: number;
   /** In offset order, never empty. */
   messages: ReceivedMessage[];
+  /**
+   * The partition's end offset (the next offset to be written) when the batch was fetched: the batch reached the end
+   * of the partition, as far as the broker knew, when its last offset + 1 equals it.
+   */
+  highWatermark: string;
 }
 
 export interface ProducerOptions {

@@ -40,6 +40,14 @@ export class CdcUnavailableError extends Error {
   }
 }
 
+/** No answer at all (not running, wrong address, timeout), as opposed to an answer refusing the request. */
+export class CdcUnreachableError extends CdcUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CdcUnreachableError';
+  }
+}
+
 /** HTTP client of the CDC worker (`migrations/cdc/worker`). */
 export class HttpCdcClient implements CdcClient {
   constructor(private readonly baseUrl: string) {}
@@ -54,7 +62,7 @@ export class HttpCdcClient implements CdcClient {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      throw new CdcUnavailableError(`CDC worker at ${this.baseUrl} unreachable: ${(err as Error).message}`);
+      throw new CdcUnreachableError(`CDC worker at ${this.baseUrl} unreachable: ${(err as Error).message}`);
     }
     const json = (await res.json().catch(() => undefined)) as T & { error?: { message?: string } };
     if (!res.ok) throw new CdcUnavailableError(`CDC worker: ${json?.error?.message ?? `HTTP ${res.status}`}`);
@@ -73,7 +81,7 @@ export class HttpCdcClient implements CdcClient {
   sync(context: string, direction: 'forward' | 'reverse', timeoutMs: number): Promise<SyncResult> {
     return this.call('POST', `/contexts/${encodeURIComponent(context)}/sync`, { direction, timeoutMs }, timeoutMs + 10_000);
   }
-  reconcile(context: string): Promise<{ clean: boolean; summary: string }> {
-    return this.call('POST', `/contexts/${encodeURIComponent(context)}/reconcile`, {}, 300_000);
+  reconcile(context: string, options: { limit?: number } = {}): Promise<{ clean: boolean; summary: string; [key: string]: unknown }> {
+    return this.call('POST', `/contexts/${encodeURIComponent(context)}/reconcile`, options, 300_000);
   }
 }

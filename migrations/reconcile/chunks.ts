@@ -64,19 +64,37 @@ export interface FetchedRow {
   columns: Record<string, string>;
 }
 
-/** The rows of one chunk by canonical key text (jsonb of the key values, identical on both sides). */
-export async function fetchRows(db: Client, side: MappedSide, range: KeyRange): Promise<Map<string, FetchedRow>> {
-  const w = where(side, range);
+async function selectRows(db: Client, side: MappedSide, condition: { sql: string; values: unknown[] }, into: Map<string, FetchedRow>): Promise<void> {
   const { rows } = await db.query<{ key_text: string; columns: Record<string, string> }>(
     `SELECT jsonb_build_array(${keyList(side)})::text AS key_text,
             (SELECT jsonb_object_agg(e.key, e.value::text) FROM jsonb_each(s.row) e) AS columns
-       FROM (${side.relation}) s ${w.sql} ORDER BY ${keyList(side)}`,
-    w.values,
+       FROM (${side.relation}) s ${condition.sql} ORDER BY ${keyList(side)}`,
+    condition.values,
   );
-  const out = new Map<string, FetchedRow>();
   for (const r of rows) {
     const values = JSON.parse(r.key_text) as unknown[];
-    out.set(r.key_text, { key: Object.fromEntries(side.keyNames.map((name, i) => [name, values[i]])), columns: r.columns ?? {} });
+    into.set(r.key_text, { key: Object.fromEntries(side.keyNames.map((name, i) => [name, values[i]])), columns: r.columns ?? {} });
+  }
+}
+
+/** The rows of one chunk by canonical key text (jsonb of the key values, identical on both sides). */
+export async function fetchRows(db: Client, side: MappedSide, range: KeyRange): Promise<Map<string, FetchedRow>> {
+  const out = new Map<string, FetchedRow>();
+  await selectRows(db, side, where(side, range), out);
+  return out;
+}
+
+/** The rows of the given keys (canonical key texts, as `fetchRows` returns them), in batches that use the key index. */
+export async function fetchRowsByKeys(db: Client, side: MappedSide, keyTexts: string[]): Promise<Map<string, FetchedRow>> {
+  const out = new Map<string, FetchedRow>();
+  const batch = Math.max(1, Math.floor(1000 / side.keyCount));
+  for (let i = 0; i < keyTexts.length; i += batch) {
+    const values: unknown[] = [];
+    const tuples = keyTexts.slice(i, i + batch).map((text) => {
+      const key = JSON.parse(text) as unknown[];
+      return `(${key.map((v) => (values.push(v), `$${values.length}`)).join(', ')})`;
+    });
+    await selectRows(db, side, { sql: `WHERE (${keyList(side)}) IN (${tuples.join(', ')})`, values }, out);
   }
   return out;
 }

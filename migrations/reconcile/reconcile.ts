@@ -4,7 +4,7 @@ import type { TableMapping } from '../../lib/plan';
 import type { Row } from '../cdc/events/envelope';
 import { ContextMapping, loadTables } from '../cdc/mapping';
 import type { Direction, PipelineDefinition } from '../cdc/pipeline/definition';
-import { ALL, boundaries, checksum, chunksFrom, countRows, fetchRows, type FetchedRow, type KeyRange } from './chunks';
+import { ALL, boundaries, checksum, chunksFrom, countRows, fetchRows, fetchRowsByKeys, type FetchedRow, type KeyRange } from './chunks';
 import { ReconcileError } from './errors';
 import { monolithSide, serviceSide, type MappedSide } from './mapped-side';
 
@@ -22,7 +22,16 @@ export interface ReconcileOptions {
   /** Only these service tables. */
   tables?: string[];
   onProgress?: (progress: ReconcileProgress) => void;
+  /**
+   * For live traffic: after the full pass, `settle()` (let the running pipelines catch up), then compare again only
+   * the keys that differed, up to `rounds` times. A difference counts only if it outlives every round; the others were
+   * changes in flight. Without it, a difference is whatever the one pass saw.
+   */
+  recheck?: { rounds: number; settle: () => Promise<void> };
 }
+
+/** More differing keys than this in a table is a divergence, not changes in flight: they are not re-checked. */
+export const MAX_RECHECK_KEYS = 10_000;
 
 /** After each chunk: enough for a terminal progress bar. */
 export interface ReconcileProgress {
@@ -56,6 +65,8 @@ export interface TableReconciliation {
   missingCount: number;
   extraCount: number;
   differentCount: number;
+  /** With `recheck`: differences of the full pass that were gone after the pipelines caught up (changes in flight). */
+  inFlight?: number;
 }
 
 export interface ReconcileResult {
@@ -66,6 +77,8 @@ export interface ReconcileResult {
     target: string;
     chunkSize: number;
     limit: number;
+    /** Re-check rounds run (0 without `recheck`, or when the full pass was clean). */
+    recheckRounds: number;
     startedAt: string;
     finishedAt: string;
   };
@@ -119,7 +132,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
   try {
     const monolithTables = await loadTables(monolithDb, setup.mapping.monolithTables);
     const serviceInfo = await loadTables(serviceDb, serviceTables);
-    const results: TableReconciliation[] = [];
+    const comparisons: { serviceTable: string; comparison: TableComparison }[] = [];
     for (const [tableIndex, serviceTable] of serviceTables.entries()) {
       const m = setup.mapping.rowsForServiceTable(serviceTable)!;
       const mono = monolithSide(setup.mapping, m, monolithTables, serviceInfo.get(serviceTable)!);
@@ -131,11 +144,23 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
         chunkSize,
         limit,
       );
-      const result = await comparison.run((chunksDone, chunksTotal) =>
+      await comparison.run((chunksDone, chunksTotal) =>
         options.onProgress?.({ table: serviceTable, tableIndex, tableCount: serviceTables.length, chunksDone, chunksTotal }),
       );
-      results.push({ ...result, embedded: setup.mapping.embedsInto(serviceTable).map((e) => e.monolithTable) });
+      comparisons.push({ serviceTable, comparison });
     }
+    let recheckRounds = 0;
+    if (options.recheck) {
+      while (recheckRounds < options.recheck.rounds && comparisons.some((c) => c.comparison.recheckable)) {
+        await options.recheck.settle();
+        recheckRounds++;
+        for (const c of comparisons) if (c.comparison.recheckable) await c.comparison.recheck();
+      }
+    }
+    const results: TableReconciliation[] = comparisons.map(({ serviceTable, comparison }) => ({
+      ...comparison.result(options.recheck !== undefined),
+      embedded: setup.mapping.embedsInto(serviceTable).map((e) => e.monolithTable),
+    }));
     const monolithName = databaseName(setup.monolithUrl);
     const serviceName = databaseName(setup.serviceUrl);
     return {
@@ -146,11 +171,14 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
         target: setup.direction === 'forward' ? serviceName : monolithName,
         chunkSize,
         limit,
+        recheckRounds,
         startedAt,
         finishedAt: new Date().toISOString(),
       },
       tables: results,
-      clean: results.every((r) => r.missingCount === 0 && r.extraCount === 0 && r.differentCount === 0 && r.sourceRows === r.targetRows),
+      // Row counts are read apart from the rows, so under live traffic they differ by what is in flight: with
+      // re-checks, the keys decide alone (every key lies in some chunk, so no key difference means equal key sets).
+      clean: results.every((r) => r.missingCount === 0 && r.extraCount === 0 && r.differentCount === 0 && (options.recheck !== undefined || r.sourceRows === r.targetRows)),
     };
   } finally {
     await Promise.all([monolithDb.end(), serviceDb.end()]);
@@ -162,8 +190,14 @@ interface Endpoint {
   side: MappedSide;
 }
 
+type Difference = { kind: 'missing' } | { kind: 'extra' } | { kind: 'different'; columns: string[] };
+
 class TableComparison {
-  private readonly out: Omit<TableReconciliation, 'embedded'>;
+  private readonly counts: Pick<TableReconciliation, 'source' | 'target' | 'sourceRows' | 'targetRows' | 'chunks' | 'differingChunks'>;
+  /** Every differing key (canonical key text) with its row key and what differs, until MAX_RECHECK_KEYS. */
+  private differences = new Map<string, { key: Row; difference: Difference }>();
+  private overflow = { missing: 0, extra: 0, different: 0 };
+  private firstPassDifferences = 0;
 
   constructor(
     private readonly source: Endpoint,
@@ -171,41 +205,83 @@ class TableComparison {
     private readonly chunkSize: number,
     private readonly limit: number,
   ) {
-    this.out = {
-      source: source.side.table,
-      target: target.side.table,
-      sourceRows: 0,
-      targetRows: 0,
-      chunks: 0,
-      differingChunks: 0,
-      missing: [],
-      extra: [],
-      different: [],
-      missingCount: 0,
-      extraCount: 0,
-      differentCount: 0,
-    };
+    this.counts = { source: source.side.table, target: target.side.table, sourceRows: 0, targetRows: 0, chunks: 0, differingChunks: 0 };
   }
 
-  async run(progress: (done: number, total: number) => void): Promise<Omit<TableReconciliation, 'embedded'>> {
+  get recheckable(): boolean {
+    return this.differences.size > 0 && this.overflowed === 0;
+  }
+
+  private get overflowed(): number {
+    return this.overflow.missing + this.overflow.extra + this.overflow.different;
+  }
+
+  async run(progress: (done: number, total: number) => void): Promise<void> {
     const [sourceRows, targetRows] = await Promise.all([countRows(this.source.db, this.source.side), countRows(this.target.db, this.target.side)]);
-    Object.assign(this.out, { sourceRows, targetRows });
+    Object.assign(this.counts, { sourceRows, targetRows });
     // Chunk bounds come from the side with rows (the source, unless it is empty), in that database's key order.
     const by = sourceRows > 0 ? this.source : this.target;
     const chunks = chunksFrom(await boundaries(by.db, by.side, ALL, this.chunkSize));
-    this.out.chunks = chunks.length;
+    this.counts.chunks = chunks.length;
     progress(0, chunks.length);
     for (const [i, chunk] of chunks.entries()) {
       await this.compareChunk(chunk, true);
       progress(i + 1, chunks.length);
     }
-    return this.out;
+    this.firstPassDifferences = this.differences.size + this.overflowed;
+  }
+
+  /** Compares the differing keys again: those now equal on both sides were in flight. */
+  async recheck(): Promise<void> {
+    const keys = [...this.differences.keys()];
+    const [sourceRows, targetRows] = await Promise.all([
+      fetchRowsByKeys(this.source.db, this.source.side, keys),
+      fetchRowsByKeys(this.target.db, this.target.side, keys),
+    ]);
+    this.differences = new Map();
+    this.classify(sourceRows, targetRows);
+  }
+
+  result(rechecked: boolean): Omit<TableReconciliation, 'embedded'> {
+    const all = [...this.differences.values()];
+    const of = (kind: Difference['kind']) => all.filter((d) => d.difference.kind === kind);
+    const missing = of('missing');
+    const extra = of('extra');
+    const different = of('different');
+    return {
+      ...this.counts,
+      missing: missing.slice(0, this.limit).map((d) => d.key),
+      extra: extra.slice(0, this.limit).map((d) => d.key),
+      different: different.slice(0, this.limit).map((d) => ({ key: d.key, columns: (d.difference as { columns: string[] }).columns })),
+      missingCount: missing.length + this.overflow.missing,
+      extraCount: extra.length + this.overflow.extra,
+      differentCount: different.length + this.overflow.different,
+      ...(rechecked ? { inFlight: this.firstPassDifferences - this.differences.size - this.overflowed } : {}),
+    };
+  }
+
+  private record(keyText: string, key: Row, difference: Difference): void {
+    if (this.differences.size < MAX_RECHECK_KEYS) this.differences.set(keyText, { key, difference });
+    else this.overflow[difference.kind]++;
+  }
+
+  private classify(sourceRows: Map<string, FetchedRow>, targetRows: Map<string, FetchedRow>): void {
+    for (const [key, row] of sourceRows) {
+      const other = targetRows.get(key);
+      if (!other) {
+        this.record(key, row.key, { kind: 'missing' });
+        continue;
+      }
+      const columns = differingColumns(row, other);
+      if (columns.length) this.record(key, row.key, { kind: 'different', columns });
+    }
+    for (const [key, row] of targetRows) if (!sourceRows.has(key)) this.record(key, row.key, { kind: 'extra' });
   }
 
   private async compareChunk(range: KeyRange, top: boolean): Promise<void> {
     const [s, t] = await Promise.all([checksum(this.source.db, this.source.side, range), checksum(this.target.db, this.target.side, range)]);
     if (s.rows === t.rows && s.md5 === t.md5) return;
-    if (top) this.out.differingChunks++;
+    if (top) this.counts.differingChunks++;
     // A chunk bounded by source keys can hold any number of target-only rows: split it by target keys first.
     if (t.rows > 2 * this.chunkSize) {
       const sub = chunksFrom(await boundaries(this.target.db, this.target.side, range, this.chunkSize), range);
@@ -213,24 +289,7 @@ class TableComparison {
       return;
     }
     const [sourceRows, targetRows] = await Promise.all([fetchRows(this.source.db, this.source.side, range), fetchRows(this.target.db, this.target.side, range)]);
-    for (const [key, row] of sourceRows) {
-      const other = targetRows.get(key);
-      if (!other) {
-        this.out.missingCount++;
-        if (this.out.missing.length < this.limit) this.out.missing.push(row.key);
-        continue;
-      }
-      const columns = differingColumns(row, other);
-      if (columns.length) {
-        this.out.differentCount++;
-        if (this.out.different.length < this.limit) this.out.different.push({ key: row.key, columns });
-      }
-    }
-    for (const [key, row] of targetRows) {
-      if (sourceRows.has(key)) continue;
-      this.out.extraCount++;
-      if (this.out.extra.length < this.limit) this.out.extra.push(row.key);
-    }
+    this.classify(sourceRows, targetRows);
   }
 }
 

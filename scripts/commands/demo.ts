@@ -5,14 +5,14 @@ import { cliDeps, type CliDeps } from '../cli/deps';
 import { CliError } from '../cli/errors';
 import { requestJson } from '../cli/stack-client';
 import { readStackState } from '../stack/home';
-import { startLoad, type LoadRun } from '../load/runner';
+import { startLoad } from '../load/runner';
 import { contextOrFail } from './common';
 
 class CheckFailed extends Error {}
 
 /**
  * `strangler demo`: the workshop's smoke test. Against the running stack, walks one context (users by default)
- * through every stage under load, checks each gate, forces a rollback from cutover and checks that no write made on
+ * through every stage under load (never pausing it: gates and reconcile must hold under live traffic), checks each gate, forces a rollback from cutover and checks that no write made on
  * the service side was lost, reconciles, and prints what it did at each step. Exit 0 only if every check held.
  */
 export async function demoCommand(opts: { context?: string; rps?: string }): Promise<void> {
@@ -45,7 +45,7 @@ export async function demoCommand(opts: { context?: string; rps?: string }): Pro
   const load = startLoad({ facadeUrl: deps.conn.facadeUrl, rps, users: 20, signal: stop.signal });
   say('·', `load: ${rps} requests/s of mixed reads and writes through the facade`);
   try {
-    await walk(deps, context, load, say, check, gates.canary.minCompared, gates.canary.maxDiffRate, gates.cutover.minRequests);
+    await walk(deps, context, say, check, gates.canary.minCompared, gates.canary.maxDiffRate, gates.cutover.minRequests);
   } catch (err) {
     if (!(err instanceof CheckFailed)) {
       check(false, `unexpected: ${(err as Error).message}`);
@@ -72,7 +72,7 @@ export async function demoCommand(opts: { context?: string; rps?: string }): Pro
 type Say = (mark: string, text: string) => void;
 type Check = (ok: boolean, text: string) => boolean;
 
-async function walk(deps: CliDeps, context: string, load: LoadRun, say: Say, check: Check, minCompared: number, maxDiffRate: number, minRequests: number): Promise<void> {
+async function walk(deps: CliDeps, context: string, say: Say, check: Check, minCompared: number, maxDiffRate: number, minRequests: number): Promise<void> {
   const step = async (what: string, move: () => Promise<MoveResult>) => {
     let result: MoveResult;
     try {
@@ -100,29 +100,19 @@ async function walk(deps: CliDeps, context: string, load: LoadRun, say: Say, che
     if (!check(last.ok, `${what}: ${last.detail}`)) throw new CheckFailed();
   };
   const ctxStatus = async () => (await deps.facadeStatus()).find((c) => c.name === context)!;
-  // Gates that read a settled state (reconcile) are checked with writes paused for a moment.
-  const quiet = async <T>(fn: () => Promise<T>) => {
-    await load.pauseWrites();
-    try {
-      return await fn();
-    } finally {
-      load.resumeWrites();
-    }
-  };
-
   await step('advance (extraction)', () => advance(deps, context));
   // Like an operator would: let shadow traffic accumulate until the canary gate's numbers are met.
   await waitFor(`shadow: ≥ ${minCompared} requests compared, diff rate ≤ ${(maxDiffRate * 100).toFixed(1)}%`, 180_000, async () => {
     const s = await ctxStatus();
     return { ok: s.shadow.compared >= minCompared && s.shadow.diffRate <= maxDiffRate, detail: `${s.shadow.compared} compared, diff rate ${(s.shadow.diffRate * 100).toFixed(1)}%` };
   });
-  await quiet(() => step('advance', () => advance(deps, context)));
-  await quiet(() => step('advance', () => advance(deps, context)));
+  await step('advance', () => advance(deps, context));
+  await step('advance', () => advance(deps, context));
   await waitFor(`canary: ${minRequests} requests served by the service`, 180_000, async () => {
     const s = await ctxStatus();
     return { ok: s.service.requests >= minRequests, detail: `${s.service.requests} requests, error rate ${(s.service.errorRate * 100).toFixed(1)}%` };
   });
-  await quiet(() => step('advance', () => advance(deps, context)));
+  await step('advance', () => advance(deps, context));
 
   // A write on the service side at cutover, then a forced rollback: the monolith must have it.
   const email = `demo-${Date.now()}@example.com`;
@@ -132,7 +122,7 @@ async function walk(deps: CliDeps, context: string, load: LoadRun, say: Say, che
   const seen = await requestJson<{ email: string }>(`${monolithUrl}/api/users/${created.id}`, { what: 'monolith' }).catch(() => undefined);
   check(seen?.email === email, `rollback lost nothing: user ${created.id} written on the service at cutover is in the monolith`);
 
-  await quiet(() => step('advance', () => advance(deps, context)));
+  await step('advance', () => advance(deps, context));
   await step('advance', () => advance(deps, context));
   const final = await readStage(deps.unleash, context);
   check(final.stage === 'retired', `${context} is ${final.stage}`);

@@ -180,8 +180,10 @@ export class CdcSink {
 
   private async onBatch(batch: ReceivedBatch): Promise<void> {
     const size = this.options.maxTransactionEvents ?? 5000;
+    const partitionKey = `${batch.topic}/${batch.partition}`;
     for (let i = 0; i < batch.messages.length; i += size) {
       const chunk = batch.messages.slice(i, i + size);
+      this.stats.pending(partitionKey, chunk[0].timestamp);
       const began = Date.now();
       const outcome = await retryTransient(
         () => this.applier!.apply(this.pool!, batch.topic, batch.partition, chunk),
@@ -192,6 +194,7 @@ export class CdcSink {
       this.record(batch.topic, batch.partition, outcome);
       this.log.debug({ topic: batch.topic, partition: batch.partition, messages: chunk.length, applied: outcome.applied, ms: Date.now() - began }, 'chunk committed');
     }
+    this.stats.batchDone(partitionKey, BigInt(batch.messages[batch.messages.length - 1].offset) + 1n >= BigInt(batch.highWatermark));
   }
 
   private onRetry(err: unknown, attempt: number, delayMs: number): void {

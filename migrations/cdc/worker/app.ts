@@ -12,6 +12,8 @@ const syncBody = z.object({
   timeoutMs: z.number().int().min(1).max(300_000).default(10_000),
 });
 
+const reconcileBody = z.object({ limit: z.number().int().min(0).max(10_000).default(20) });
+
 const toHttp = (err: unknown): never => {
   if (err instanceof WorkerError) throw new HttpError(err.status, err.status === 404 ? 'not_found' : 'pipeline_refused', err.message);
   throw err;
@@ -40,7 +42,8 @@ export function createWorkerApp(worker: CdcWorker, registry: PipelineRegistry, l
     res.json(await worker.sync(String(req.params.context), body.direction, body.timeoutMs).catch(toHttp));
   });
   router.post('/contexts/:context/reconcile', async (req, res) => {
-    res.json(await worker.reconcile(String(req.params.context)).catch(toHttp));
+    const body = validate(reconcileBody, req.body ?? {});
+    res.json(await worker.reconcile(String(req.params.context), { limit: body.limit }).catch(toHttp));
   });
   return createServiceApp({ logger, routers: [router], health: () => registry.ping() });
 }

@@ -61,6 +61,9 @@ export interface PipelineView {
  * API starts them as stages require, reports their state, and answers the two questions stage changes ask —
  * "has the receiving side caught up?" (read-your-writes) and "are both sides equal?" (reconcile).
  */
+/** Catch-ups after the full pass of a reconcile under live traffic; a difference must outlive all of them. */
+export const RECONCILE_RECHECK_ROUNDS = 3;
+
 export class CdcWorker {
   private readonly running = new Map<string, Running>();
   private readonly starting = new Map<string, Promise<void>>();
@@ -217,12 +220,17 @@ export class CdcWorker {
 
   async reconcile(context: string, options: { limit?: number; onProgress?: Parameters<typeof reconcile>[0]['onProgress'] } = {}): Promise<ReconcileResult & { summary: string }> {
     const { forward, reverse } = this.definitions(context);
-    // Compare a settled state: let what each running pipeline has already taken land on the other side first, so
-    // rows merely in flight are not reported as missing.
-    for (const d of [forward, reverse]) {
-      if (this.running.has(d.name)) await this.sync(context, d.direction, 10_000).catch(() => undefined);
-    }
-    const result = await reconcile({ definition: forward, limit: options.limit, onProgress: options.onProgress });
+    // Let what each running pipeline has already taken land on the other side, so that rows merely in flight are not
+    // reported. Under live traffic new writes land during the pass too: the keys that differ are compared again after
+    // another catch-up, and only differences that outlive every round are reported.
+    const settle = async () => {
+      for (const d of [forward, reverse]) {
+        if (this.running.has(d.name)) await this.sync(context, d.direction, 10_000).catch(() => undefined);
+      }
+    };
+    await settle();
+    const recheck = this.running.has(forward.name) || this.running.has(reverse.name) ? { rounds: RECONCILE_RECHECK_ROUNDS, settle } : undefined;
+    const result = await reconcile({ definition: forward, limit: options.limit, onProgress: options.onProgress, recheck });
     return { ...result, summary: summarize(result) };
   }
 
@@ -240,9 +248,11 @@ export class CdcWorker {
 }
 
 export function summarize(result: ReconcileResult): string {
-  if (result.clean) return `reconcile clean (${result.tables.map((t) => `${t.target}: ${t.targetRows} rows`).join(', ')})`;
+  const inFlight = result.tables.reduce((n, t) => n + (t.inFlight ?? 0), 0);
+  const settled = inFlight ? `; ${inFlight} change(s) in flight settled on re-check` : '';
+  if (result.clean) return `reconcile clean (${result.tables.map((t) => `${t.target}: ${t.targetRows} rows`).join(', ')}${settled})`;
   return `reconcile found differences: ${result.tables
     .filter((t) => t.missingCount + t.extraCount + t.differentCount > 0)
     .map((t) => `${t.target}: ${t.missingCount} missing, ${t.extraCount} extra, ${t.differentCount} different`)
-    .join('; ')}`;
+    .join('; ')}${settled}`;
 }

@@ -136,6 +136,48 @@ describe('reconcile', () => {
     expect(result.context.pipeline).toBeNull();
   });
 
+  it('with re-checks, counts only what outlives the pipelines catching up: the rest was in flight', async () => {
+    // Writes the pipeline has not applied yet: ten new users and a status change.
+    await query(shop.monolith.url, "INSERT INTO users (id, email, name) SELECT g, 'late' || g || '@example.com', 'Late ' || g FROM generate_series(501, 510) g");
+    let settled = 0;
+    const settle = async () => {
+      settled++;
+      if (settled > 1) return;
+      const late = await query(shop.monolith.url, 'SELECT id, email, name, created_at::text, updated_at::text FROM users WHERE id > 500 AND id < 1000 ORDER BY id');
+      for (const u of late) {
+        await query(shop.service.url, 'INSERT INTO users (id, email, full_name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)', [u.id, u.email, u.name, u.created_at, u.updated_at]);
+      }
+      const [o] = await query(shop.monolith.url, 'SELECT status, updated_at::text FROM orders WHERE id = 281');
+      await query(shop.service.url, 'UPDATE orders SET status = $1, updated_at = $2 WHERE id = 281', [o.status, o.updated_at]);
+    };
+    const result = await reconcile({ definition: shop.forward, chunkSize: 100, recheck: { rounds: 2, settle } });
+    expect(settled).toBe(2);
+    expect(result.context.recheckRounds).toBe(2);
+    expect(result.clean).toBe(false);
+    // What the earlier tests planted behind the pipeline's back stays; the late writes are counted as in flight.
+    expect(table(result.tables, 'users')).toMatchObject({ missing: [{ id: 42 }], missingCount: 1, extraCount: 351, differentCount: 1, inFlight: 10 });
+    expect(table(result.tables, 'orders')).toMatchObject({ different: [{ key: { id: 7 } }, { key: { id: 280 } }], differentCount: 2, inFlight: 1 });
+
+    // Only changes in flight: clean after one re-check, although the row counts differed during the full pass.
+    await query(shop.service.url, `UPDATE orders SET items = jsonb_set(items, '{1,quantity}', '2') WHERE id = 7`);
+    await query(shop.monolith.url, `UPDATE order_items SET sku = 'SKU-280-2' WHERE order_id = 280 AND position = 2`);
+    await query(shop.monolith.url, "INSERT INTO orders (id, user_id, status, total_cents) VALUES (301, 1, 'paid', 100)");
+    const copyOrder = async () => {
+      const [o] = await query(shop.monolith.url, 'SELECT id, user_id, status, total_cents, currency, created_at::text, updated_at::text FROM orders WHERE id = 301');
+      await query(shop.service.url, "INSERT INTO orders (id, user_id, status, total_cents, currency, created_at, updated_at, items) VALUES ($1, $2, $3, $4, $5, $6, $7, '[]')", [
+        o.id, o.user_id, o.status, o.total_cents, o.currency, o.created_at, o.updated_at,
+      ]);
+    };
+    const live = await reconcile({ definition: shop.forward, tables: ['orders'], recheck: { rounds: 3, settle: copyOrder } });
+    expect(live.tables[0]).toMatchObject({ sourceRows: ORDERS + 1, targetRows: ORDERS, missingCount: 0, differentCount: 0, inFlight: 1 });
+    expect(live.context.recheckRounds).toBe(1);
+    expect(live.clean).toBe(true);
+    // Without re-checks the same data is clean too (nothing is in flight any more), and a single pass is all it runs.
+    const settledPass = await reconcile({ definition: shop.forward, tables: ['orders'] });
+    expect(settledPass).toMatchObject({ clean: true, context: { recheckRounds: 0 } });
+    expect(settledPass.tables[0].inFlight).toBeUndefined();
+  });
+
   it('rejects options it cannot run with', async () => {
     await expect(reconcile({ monolithUrl: shop.monolith.url })).rejects.toThrow(ReconcileError);
     await expect(reconcile({ definition: shop.forward, tables: ['payments'] })).rejects.toThrow(/maps nothing to service table payments/);

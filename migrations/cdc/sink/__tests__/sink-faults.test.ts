@@ -151,12 +151,18 @@ describeWithKafka('CDC sink under faults', () => {
     await send(...ids.map((id) => messagesFor({ ...f('users'), op: 'c', after: monolithUser(id) }, { id })));
     await eventually(() => expect(sink.status().state).toBe('retrying'), 20_000);
     expect(sink.status().error).toBeDefined();
+    // Stuck changes age: the lag is how long the oldest one has waited, and it grows while the target is away.
+    const stuckLag = sink.status().lagMs!;
+    expect(stuckLag).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 2_000));
+    expect(sink.status().lagMs!).toBeGreaterThanOrEqual(stuckLag + 1_500);
 
     await query(admin(), `ALTER DATABASE "${shop.service.name}" ALLOW_CONNECTIONS true`);
     await eventually(async () => expect(await query(shop.service.url, 'SELECT count(*)::int AS n FROM users WHERE id >= 100')).toEqual([{ n: 50 }]), 30_000);
     await eventually(() => expect(sink.status().state).toBe('streaming'));
     expect(sink.status().error).toBeUndefined();
+    // Everything applied: nothing waits, so no lag.
+    await eventually(() => expect(sink.status().lagMs).toBe(0));
     expect(captured.lines.some((l) => l.msg === 'target unavailable, retrying')).toBe(true);
   });
 
