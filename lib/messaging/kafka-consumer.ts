@@ -7,6 +7,14 @@ import type { Consumer, ConsumerRunOptions } from './types';
 export interface KafkaConsumerOptions {
   /** How long `run` waits for the first group join before giving up (the broker may be up but the group stuck). */
   joinTimeoutMs?: number;
+  /**
+   * How long the broker keeps a silent member (default 10 000 ms). A restarted process gets its partitions only once
+   * the old member's session has expired, so this is the stall after a crash; kafkajs's 30 s default made it 30 s.
+   * Handlers doing long work call `heartbeat()` (batches) or return per message, so a shorter session is safe.
+   */
+  sessionTimeoutMs?: number;
+  /** Default 1 000 ms; must stay well under the session timeout. */
+  heartbeatIntervalMs?: number;
 }
 
 /**
@@ -25,6 +33,8 @@ export function createKafkaConsumer(
     // How long the broker holds an empty fetch. Stopping waits for the fetch in flight, so kafkajs's 5 s default
     // made every disconnect (and rebalance hand-over) take 5 s; 500 ms is the Java consumer's default.
     maxWaitTimeInMs: 500,
+    sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
   });
   const log = logger.child({ groupId });
   let state: 'idle' | 'running' | 'closed' = 'idle';
@@ -46,7 +56,7 @@ export function createKafkaConsumer(
         if (stale()) return;
         const messages = batch.messages.map((m) => fromKafkaMessage(topic, partition, m));
         try {
-          await eachBatch({ topic, partition, messages, highWatermark: batch.highWatermark });
+          await eachBatch({ topic, partition, messages, highWatermark: batch.highWatermark }, { heartbeat });
         } catch (err) {
           throw new MessageHandlerError(topic, partition, messages[0].offset, err);
         }

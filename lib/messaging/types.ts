@@ -56,7 +56,17 @@ export interface Producer {
 }
 
 export type EachMessageHandler = (message: ReceivedMessage) => Promise<void>;
-export type EachBatchHandler = (batch: ReceivedBatch) => Promise<void>;
+/** What a batch handler can do besides handling messages. */
+export interface BatchControl {
+  /**
+   * Tells the group this member is alive, during long work on one batch (retries included): a member silent for the
+   * session timeout is dropped and its partitions move. Cheap to call often; at most one heartbeat per interval is
+   * sent. Rejects when the group is rebalancing: the batch will be delivered again, so stop working on it.
+   */
+  heartbeat(): Promise<void>;
+}
+
+export type EachBatchHandler = (batch: ReceivedBatch, control: BatchControl) => Promise<void>;
 
 interface RunOptionsBase {
   topics: string[];

@@ -131,6 +131,43 @@ describeWithKafka('Kafka messaging', () => {
     await next.disconnect();
   });
 
+  it('a batch handler working longer than the session keeps its partitions by calling heartbeat()', async () => {
+    const short = createMessaging({
+      brokers: testKafkaBrokers(),
+      clientId: 'messaging-test-session',
+      logger: createLogger('messaging-test'),
+      consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 },
+    });
+    const topic = await newTopic();
+    const deliveries: string[] = [];
+    let finished = 0;
+    const consumer = short.consumer(unique('g'));
+    try {
+      await short.producer().send(topic, [{ key: 'k', value: 'slow' }]);
+      await consumer.run({
+        topics: [topic],
+        fromBeginning: true,
+        eachBatch: async ({ messages }, control) => {
+          deliveries.push(...messages.map((m) => text(m)!));
+          // 9 s of work on one batch, half again the session: without heartbeats the broker drops the member, the
+          // commit fails and the batch comes again.
+          for (const end = Date.now() + 9_000; Date.now() < end; ) {
+            await new Promise((r) => setTimeout(r, 300));
+            await control.heartbeat();
+          }
+          finished++;
+        },
+      });
+      await eventually(() => expect(finished).toBe(1), 30_000);
+      // A dropped member would have its commit refused now and get the batch again within a few seconds.
+      await new Promise((r) => setTimeout(r, 5_000));
+      expect(deliveries).toEqual(['slow']);
+    } finally {
+      await consumer.disconnect();
+      await short.disconnect();
+    }
+  });
+
   it('creates topics with the requested partitions and leaves existing ones alone', async () => {
     const topic = unique('t');
     await messaging.admin.ensureTopics([topic, topic], 3);

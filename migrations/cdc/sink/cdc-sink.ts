@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import type { Logger } from '../../../lib/logger';
 import { createMessaging } from '../../../lib/messaging/kafka';
-import type { Consumer, Messaging, Producer, ReceivedBatch } from '../../../lib/messaging/types';
+import type { BatchControl, Consumer, Messaging, Producer, ReceivedBatch } from '../../../lib/messaging/types';
 import { topicFor } from '../events/envelope';
 import { ContextMapping, loadTables, type TableInfo } from '../mapping';
 import type { PipelineDefinition } from '../pipeline/definition';
@@ -123,7 +123,7 @@ export class CdcSink {
       if (this.abort.signal.aborted) throw new SinkStoppedError();
       this.consumer = this.messaging.consumer(def.consumerGroup);
       // From the beginning for a new group: the target's stored offsets decide what is skipped, not the group's.
-      await this.consumer.run({ topics: this.topics, fromBeginning: true, eachBatch: (batch) => this.onBatch(batch) });
+      await this.consumer.run({ topics: this.topics, fromBeginning: true, eachBatch: (batch, control) => this.onBatch(batch, control) });
       if (this.abort.signal.aborted) throw new SinkStoppedError();
       this.state = 'streaming';
       this.log.info({ topics: this.topics, target: def.target.database }, 'sink streaming');
@@ -178,18 +178,25 @@ export class CdcSink {
     );
   }
 
-  private async onBatch(batch: ReceivedBatch): Promise<void> {
+  private async onBatch(batch: ReceivedBatch, control: BatchControl): Promise<void> {
     const size = this.options.maxTransactionEvents ?? 5000;
     const partitionKey = `${batch.topic}/${batch.partition}`;
+    // Keeps the group membership through long batches and retries. A failed heartbeat means a rebalance: what this
+    // batch applies is skipped by position when it is delivered again, so carrying on is harmless.
+    const alive = () => control.heartbeat().catch(() => undefined);
     for (let i = 0; i < batch.messages.length; i += size) {
       const chunk = batch.messages.slice(i, i + size);
       this.stats.pending(partitionKey, chunk[0].timestamp);
       const began = Date.now();
+      if (i > 0) await alive();
       const outcome = await retryTransient(
         () => this.applier!.apply(this.pool!, batch.topic, batch.partition, chunk),
         this.retry,
         this.abort.signal,
-        (err, attempt, delayMs) => this.onRetry(err, attempt, delayMs),
+        (err, attempt, delayMs) => {
+          this.onRetry(err, attempt, delayMs);
+          void alive();
+        },
       );
       this.record(batch.topic, batch.partition, outcome);
       this.log.debug({ topic: batch.topic, partition: batch.partition, messages: chunk.length, applied: outcome.applied, ms: Date.now() - began }, 'chunk committed');
