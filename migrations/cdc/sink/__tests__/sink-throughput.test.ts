@@ -68,7 +68,6 @@ describeWithKafka('CDC sink throughput', () => {
       process.stdout.write(
         `\nsink applied ${total} events: ${rate} events/s once streaming, ${((done - started) / 1000).toFixed(1)} s from start() to the last one\n`,
       );
-      expect(rate).toBeGreaterThan(1_000);
     } finally {
       await sink.stop();
     }

@@ -5,12 +5,14 @@ import { describeWithKafka } from '../../../../test/harness/kafka';
 import type { Messaging } from '../../../../lib/messaging/types';
 import { CdcSource } from '../cdc-source';
 import { dropPipelineSource } from '../drop';
+import { topicFor } from '../../events/envelope';
 import { formatLsn, parseLsn } from '../lsn';
 import { connect, definitionFor, testLogger, testMessaging } from './helpers';
 
 const BURST = 100_000;
 
-// Floors well under what this machine measures (see the printed rates): a sanity check, not the benchmark.
+// The rates are printed, not asserted: speed is `npm run bench`'s job (bench/cdc), and a floor here would only
+// measure how busy the CI machine is. What is asserted is that the whole burst gets through, each row once.
 
 /** Kafka replaced by a producer that drops everything: what decoding and building envelopes cost alone. */
 function discarding(inner: Messaging): Messaging {
@@ -36,7 +38,7 @@ describeWithKafka('CDC source throughput (100k-row burst)', () => {
     await db?.drop();
   });
 
-  async function measure(label: string, kafka: Messaging): Promise<number> {
+  async function measure(label: string, kafka: Messaging): Promise<{ rate: number; topic: string }> {
     const definition = definitionFor(db, ['users']);
     await sql.query('TRUNCATE users');
     const source = new CdcSource({ definition, brokers: [], messaging: kafka, logger: testLogger(), heartbeatIntervalMs: 0, statusIntervalMs: 1_000 });
@@ -53,18 +55,21 @@ describeWithKafka('CDC source throughput (100k-row burst)', () => {
       }, 50_000, 20);
       const rate = Math.round(BURST / ((Date.now() - began) / 1000));
       process.stderr.write(`${label}: ${BURST} rows in one transaction → ${rate} rows/s (target ${formatLsn(target)})\n`);
-      return rate;
+      return { rate, topic: topicFor(definition.topicPrefix, 'public', 'users') };
     } finally {
       await source.stop();
       await dropPipelineSource(definition);
     }
   }
 
-  it('decodes and builds envelopes for a burst at a useful rate (Kafka replaced by a no-op)', async () => {
-    expect(await measure('decode + envelope', discarding(messaging))).toBeGreaterThan(5_000);
+  it('decodes and builds envelopes for a 100k-row burst and confirms all of it (Kafka replaced by a no-op)', async () => {
+    // measure() fails unless the source confirms the whole burst to Postgres (everything up to its commit "sent").
+    await measure('decode + envelope', discarding(messaging));
   });
 
-  it('delivers a burst to Kafka (acks=all, idempotent) at a useful rate', async () => {
-    expect(await measure('decode + envelope + Kafka', messaging)).toBeGreaterThan(2_000);
+  it('delivers a 100k-row burst to Kafka (acks=all, idempotent): one event per row, none doubled', async () => {
+    const { topic } = await measure('decode + envelope + Kafka', messaging);
+    const ends = await messaging.admin.endOffsets(topic);
+    expect(ends.reduce((n, e) => n + Number(e.offset), 0)).toBe(BURST);
   });
 });
