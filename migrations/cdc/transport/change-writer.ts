@@ -15,7 +15,10 @@ export interface ChangeWriterOptions {
   producer: Producer;
   admin: MessagingAdmin;
   logger: Logger;
-  /** Called in log order, each time everything up to a checkpoint is durably in Kafka (acks=all). */
+  /**
+   * Called in log order, each time everything up to a checkpoint is durably in Kafka (acks=all). Checkpoints delivered
+   * together are reported once, as the last of them, with the commit time of the last transaction among them.
+   */
   onDelivered?: (checkpoint: Checkpoint) => void;
   /** Called after each delivered batch with its number of records (for the events/s figure). */
   onRecords?: (count: number) => void;
@@ -179,8 +182,14 @@ export class ChangeWriter {
 
   private reportCheckpoints(): void {
     let last: Checkpoint | null = null;
-    while (this.checkpoints.length && this.checkpoints[0].position <= this.delivered) last = this.checkpoints.shift()!.checkpoint;
-    if (last) this.options.onDelivered?.(last);
+    let commitTsMs: number | null = null;
+    while (this.checkpoints.length && this.checkpoints[0].position <= this.delivered) {
+      last = this.checkpoints.shift()!.checkpoint;
+      if (last.commitTsMs !== null) commitTsMs = last.commitTsMs;
+    }
+    // Only the last checkpoint is reported: a heartbeat delivered together with the transaction before it must not
+    // hide that transaction's commit time.
+    if (last) this.options.onDelivered?.({ lsn: last.lsn, commitTsMs: last.commitTsMs ?? commitTsMs });
     this.settleWaiters();
   }
 

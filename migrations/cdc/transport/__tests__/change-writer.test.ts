@@ -56,6 +56,20 @@ describe('ChangeWriter', () => {
     expect(keysOf('b')).toEqual(['1']);
   });
 
+  it('a heartbeat delivered together with the transaction before it keeps that transaction\'s commit time', async () => {
+    const { producer } = setup();
+    const reported: Checkpoint[] = [];
+    const w = new ChangeWriter({ producer, admin, logger, onDelivered: (c) => reported.push(c), retry: { initialMs: 1, maxMs: 5, nonRetriableAttempts: 2 } });
+    let release!: () => void;
+    producer.gate = new Promise((r) => (release = r));
+    w.write([rec('a', '1')], { lsn: 10n, commitTsMs: 1_000 });
+    w.write([rec('a', '2')], { lsn: 20n, commitTsMs: 2_000 });
+    w.write([], { lsn: 30n, commitTsMs: null });
+    release();
+    await w.drain();
+    expect(reported.at(-1)).toEqual({ lsn: 30n, commitTsMs: 2_000 });
+  });
+
   it('reports a checkpoint without records (a heartbeat) once everything before it is delivered', async () => {
     const { delivered, writer } = setup();
     writer.write([], cp(5));
