@@ -20,6 +20,9 @@ import { AutoRollback } from './rollback/auto-rollback';
 import { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { ServiceOutcomes } from './upstreams/outcomes';
 
+/** How long a starting facade waits for flags from Unleash when it has no backup and Unleash neither answers nor fails. */
+const FLAGS_READY_TIMEOUT_MS = 10_000;
+
 export interface Facade {
   server: RunningServer;
   flags: Flags;
@@ -85,6 +88,7 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
       : undefined;
   const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages });
 
+  await flags.ready(FLAGS_READY_TIMEOUT_MS);
   const handler: http.RequestListener = (req, res) => {
     const url = req.url ?? '/';
     if (url.startsWith(ADMIN_PREFIX) && (url.length === ADMIN_PREFIX.length || url[ADMIN_PREFIX.length] === '/' || url[ADMIN_PREFIX.length] === '?')) {

@@ -156,6 +156,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRes
         recheckRounds++;
         for (const c of comparisons) if (c.comparison.recheckable) await c.comparison.recheck();
       }
+      // The first pass counted each table's rows before comparing its chunks, so a row in flight at that moment sits
+      // in one count and not the other although no key differs. Once the pipelines have caught up, count again: the
+      // figures then describe the settled tables, not a moment with changes in flight.
+      if (comparisons.some((c) => c.comparison.countsDiffer)) {
+        if (recheckRounds === 0) await options.recheck.settle();
+        for (const c of comparisons) await c.comparison.recount();
+      }
     }
     const results: TableReconciliation[] = comparisons.map(({ serviceTable, comparison }) => ({
       ...comparison.result(options.recheck !== undefined),
@@ -216,9 +223,18 @@ class TableComparison {
     return this.overflow.missing + this.overflow.extra + this.overflow.different;
   }
 
-  async run(progress: (done: number, total: number) => void): Promise<void> {
+  get countsDiffer(): boolean {
+    return this.counts.sourceRows !== this.counts.targetRows;
+  }
+
+  async recount(): Promise<void> {
     const [sourceRows, targetRows] = await Promise.all([countRows(this.source.db, this.source.side), countRows(this.target.db, this.target.side)]);
     Object.assign(this.counts, { sourceRows, targetRows });
+  }
+
+  async run(progress: (done: number, total: number) => void): Promise<void> {
+    await this.recount();
+    const { sourceRows } = this.counts;
     // Chunk bounds come from the side with rows (the source, unless it is empty), in that database's key order.
     const by = sourceRows > 0 ? this.source : this.target;
     const chunks = chunksFrom(await boundaries(by.db, by.side, ALL, this.chunkSize));

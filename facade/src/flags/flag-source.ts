@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import { Unleash, type Context } from 'unleash-client';
+import type { ClientFeaturesResponse } from 'unleash-client/lib/feature';
 import type { Logger } from '../../../lib/logger';
 import { deriveStage, flagNames, type ContextFlags, type FlagState, type Stage } from '../../../lib/plan';
+import { BackupFile } from './backup-file';
 
 export interface ContextState {
   stage: Stage;
@@ -22,6 +23,8 @@ export interface Flags {
   sampleShadow(context: string, userId: string | undefined): boolean;
   health(): { state: FlagHealth; lastSyncAt?: string; lastError?: string };
   on(event: 'changed', listener: () => void): unknown;
+  /** Resolves once the flags are known (from Unleash or the backup file), or it is clear none can be. */
+  ready(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,19 +61,22 @@ export class UnleashFlags extends EventEmitter implements Flags {
   private readonly client: Unleash;
   private readonly states = new Map<string, ContextState>();
   private status: { state: FlagHealth; lastSyncAt?: string; lastError?: string } = { state: 'none' };
+  private readonly loaded: Promise<void>;
 
   constructor(
     private readonly contexts: string[],
     options: { url: string; clientToken?: string; refreshMs: number; backupDir: string; logger: Logger; appName?: string },
   ) {
     super();
-    fs.mkdirSync(options.backupDir, { recursive: true });
+    const appName = options.appName ?? 'strangler-facade';
+    const backup = new BackupFile<ClientFeaturesResponse>(options.backupDir);
+    const backedUp = backup.read(appName)?.features?.length ?? 0;
     this.client = new Unleash({
       url: options.url.replace(/\/?$/, '/api/'),
-      appName: options.appName ?? 'strangler-facade',
+      appName,
       refreshInterval: options.refreshMs,
       customHeaders: options.clientToken ? { Authorization: options.clientToken } : undefined,
-      backupPath: options.backupDir,
+      storageProvider: backup,
       metricsInterval: 10_000,
       skipInstanceCountWarning: true,
     });
@@ -92,6 +98,21 @@ export class UnleashFlags extends EventEmitter implements Flags {
       options.logger.warn({ err: err.message }, known ? 'unleash unreachable; keeping the last known flags' : 'unleash unreachable and no flags known; routing everything to the monolith');
     });
     this.client.on('warn', (msg: unknown) => options.logger.debug({ msg }, 'unleash warning'));
+    // With a backup the client reads it at once; without one, an unreachable Unleash means there is nothing to wait for.
+    this.loaded = new Promise((resolve) => {
+      this.client.once('ready', () => resolve());
+      if (backedUp === 0) this.client.once('error', () => resolve());
+    });
+  }
+
+  /**
+   * A facade must not take requests before it knows the flags it last had: a restart while Unleash is down would
+   * otherwise route every canary user to the monolith until the backup is read.
+   */
+  async ready(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loaded, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   private rebuild(): void {
@@ -153,5 +174,6 @@ export class NoFlags extends EventEmitter implements Flags {
   health() {
     return { state: 'none' as const, lastError: 'UNLEASH_URL is not set' };
   }
+  async ready(): Promise<void> {}
   async close(): Promise<void> {}
 }
