@@ -48,6 +48,7 @@ export const USAGE = `usage: npm run bench -- [--quick | --smoke] [options]
 environment:
   BENCH_PG_URL            an existing Postgres (superuser, wal_level=logical) instead of an embedded one
   BENCH_KAFKA_BROKERS     an existing Kafka (host:port[,…]) for the cdc suite instead of starting one
+  BENCH_NODE              the Node binary for what is measured (facade, anchors, pipeline hosts), e.g. /usr/bin/node
   BENCH_CHILD_LOGS=1      show the output of every process the bench starts`;
 
 export function parseOptions(argv: string[], allSuites: string[]): BenchOptions | 'help' {

@@ -6,6 +6,7 @@ import { renderComparison, renderProfile } from './profile/render';
 import { renderSuite, type BenchResults, type SuiteResult } from './report';
 import { SUITES } from './suites';
 import { loadGenerator } from './tools/install';
+import { measuredNodeVersion } from './tools/processes';
 
 /**
  * `npm run bench [-- --quick | --smoke]`: every suite's rows measured in one run on this machine, printed as
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const loadStart = os.loadavg();
   let max1 = loadStart[0];
   const load = loadGenerator(options.users, log);
-  log(`${options.mode} run with ${load.name} ${load.version}; load average ${loadStart.map((l) => l.toFixed(2)).join(' ')}`);
+  log(`${options.mode} run with ${load.name} ${load.version}, measured on Node ${measuredNodeVersion()}; load average ${loadStart.map((l) => l.toFixed(2)).join(' ')}`);
 
   const suites: Record<string, SuiteResult> = {};
   const sections: string[] = [];
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     machine: {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
-      node: process.version,
+      node: measuredNodeVersion(),
       loadavg: { start: loadStart.map(round2), end: loadEnd.map(round2), max1: round2(Math.max(max1, loadEnd[0])) },
     },
     load: {

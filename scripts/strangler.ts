@@ -1,12 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli/errors';
-import { advanceCommand, rollbackCommand, stageCommand } from './commands/stage';
-import { diffsCommand } from './commands/diffs';
-import { loadCommand, type LoadFlags } from './commands/load';
-import { statusCommand } from './commands/status';
-import { reconcileCommand } from './commands/reconcile';
-import { demoCommand } from './commands/demo';
-import { up } from './commands/up';
+import type { LoadFlags } from './commands/load';
+
+// Each command's module is loaded when it runs: between them they pull in pg, kafkajs, Unleash's client and the
+// whole stack, which `--help` or `status` never need (start-up time is what a user feels at every step).
+const stage = () => import('./commands/stage');
 
 /** The operator's verbs. Every error is one clear line and a non-zero exit. */
 export function buildProgram(): Command {
@@ -19,13 +17,13 @@ export function buildProgram(): Command {
     .command('up')
     .description('run the whole local stack in the foreground (Ctrl-C stops it)')
     .option('--fresh', 'wipe .strangler/ (databases, broker data) before starting')
-    .action((opts: { fresh?: boolean }) => up(opts));
+    .action((opts: { fresh?: boolean }) => import('./commands/up').then((m) => m.up(opts)));
 
   program
     .command('status')
     .description('per context: stage, traffic share, shadow diffs, pipelines, breaker, and the next stage\'s gates')
     .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) => statusCommand(opts));
+    .action((opts: { json?: boolean }) => import('./commands/status').then((m) => m.statusCommand(opts)));
 
   program
     .command('stage')
@@ -35,7 +33,7 @@ export function buildProgram(): Command {
     .option('--percent <n>', 'canary share of traffic, 1–99 (default 10)')
     .option('--force', 'move even if a gate fails')
     .option('--json', 'machine-readable output')
-    .action((context: string, stage: string, opts: { percent?: string; force?: boolean; json?: boolean }) => stageCommand(context, stage, opts));
+    .action((context: string, target: string, opts: { percent?: string; force?: boolean; json?: boolean }) => stage().then((m) => m.stageCommand(context, target, opts)));
 
   program
     .command('advance')
@@ -43,14 +41,14 @@ export function buildProgram(): Command {
     .argument('<context>')
     .option('--force', 'move even if a gate fails')
     .option('--json', 'machine-readable output')
-    .action((context: string, opts: { force?: boolean; json?: boolean }) => advanceCommand(context, opts));
+    .action((context: string, opts: { force?: boolean; json?: boolean }) => stage().then((m) => m.advanceCommand(context, opts)));
 
   program
     .command('rollback')
     .description('move a context back one stage (never blocked)')
     .argument('<context>')
     .option('--json', 'machine-readable output')
-    .action((context: string, opts: { json?: boolean }) => rollbackCommand(context, opts));
+    .action((context: string, opts: { json?: boolean }) => stage().then((m) => m.rollbackCommand(context, opts)));
 
   program
     .command('diffs')
@@ -58,7 +56,7 @@ export function buildProgram(): Command {
     .argument('<context>')
     .option('--limit <n>', 'how many (default 20)')
     .option('--json', 'machine-readable output')
-    .action((context: string, opts: { json?: boolean; limit?: string }) => diffsCommand(context, opts));
+    .action((context: string, opts: { json?: boolean; limit?: string }) => import('./commands/diffs').then((m) => m.diffsCommand(context, opts)));
 
   program
     .command('reconcile')
@@ -66,7 +64,7 @@ export function buildProgram(): Command {
     .argument('<context>')
     .option('--limit <n>', 'how many keys to list per kind of difference (default 20)')
     .option('--json', 'machine-readable output')
-    .action((context: string, opts: { json?: boolean; limit?: string }) => reconcileCommand(context, opts));
+    .action((context: string, opts: { json?: boolean; limit?: string }) => import('./commands/reconcile').then((m) => m.reconcileCommand(context, opts)));
 
   program
     .command('load')
@@ -75,19 +73,19 @@ export function buildProgram(): Command {
     .option('--duration <s>', 'seconds, 1–3600 (default 30)')
     .option('--users <n>', 'users created for the run and acted as, 1–10000 (default 20)')
     .option('--json', 'machine-readable summary (no progress line)')
-    .action((opts: LoadFlags) => loadCommand(opts));
+    .action((opts: LoadFlags) => import('./commands/load').then((m) => m.loadCommand(opts)));
 
   program
     .command('demo')
     .description('the workshop smoke test: walk a context through every stage under load, with gates, a forced rollback and reconcile')
     .option('--context <name>', 'the context to walk (default users)')
     .option('--rps <n>', 'background load, requests per second (default 30)')
-    .action((opts: { context?: string; rps?: string }) => demoCommand(opts));
+    .action((opts: { context?: string; rps?: string }) => import('./commands/demo').then((m) => m.demoCommand(opts)));
 
   return program;
 }
 
-async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

@@ -2,22 +2,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startNodeProcess, whenListening, type BenchProcess } from '../tools/processes';
+import { PROJECT_ROOT } from '../../lib/project';
 import { CONTEXT_STAGES, type FacadeStack } from './stack';
 
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
-const ENTRY = path.resolve(__dirname, '..', '..', 'facade', 'src', 'main.ts');
+const ENTRY = path.join(PROJECT_ROOT, 'dist', 'facade', 'src', 'main.js');
 
 export interface FacadeProcess extends BenchProcess {
   url: string;
 }
 
 /**
- * The facade exactly as it is deployed (`node --import tsx facade/src/main.ts`), with the shop plan's monolith
- * and every service pointed at the tiny upstream. Warn-level logs: a line per request would dominate. No OTLP
+ * The facade exactly as it is deployed (`node dist/facade/src/main.js`, compiled by `npm run build`), with the shop
+ * plan's monolith and every service pointed at the tiny upstream. Warn-level logs: a line per request would dominate. No OTLP
  * endpoint (spans are off unless one is configured) and no Unleash admin token, so an automatic rollback cannot
  * change a stage in the middle of a measurement; its per-request bookkeeping still runs.
  */
 export async function startFacadeProcess(options: { stack: FacadeStack; upstream: string; port: number; nodeFlags?: string[]; name?: string }): Promise<FacadeProcess> {
+  if (!fs.existsSync(ENTRY)) throw new Error(`${path.relative(PROJECT_ROOT, ENTRY)} is missing: run \`npm run build\``);
   const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strangler-bench-facade-'));
   const proc = startNodeProcess(
     options.name ?? 'facade',

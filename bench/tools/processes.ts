@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import readline from 'node:readline';
 import { waitForPort } from '../../lib/net/ports';
 
@@ -66,9 +66,21 @@ export function startProcess(name: string, command: string, args: string[], opti
   return proc;
 }
 
-/** A TypeScript entry of this repository in its own Node process (with an IPC channel as its lifeline). */
+/**
+ * The Node that runs what is measured (the facade, its anchors, the pipeline hosts): `BENCH_NODE`, e.g.
+ * /usr/bin/node to compare Node versions on one machine, or the one running the bench.
+ */
+export const MEASURED_NODE = process.env.BENCH_NODE || process.execPath;
+
+export const measuredNodeVersion = (): string => execFileSync(MEASURED_NODE, ['--version'], { encoding: 'utf8' }).trim();
+
+/**
+ * An entry of this repository in its own Node process (with an IPC channel as its lifeline): a `.js` file as it is,
+ * a TypeScript one through tsx.
+ */
 export function startNodeProcess(name: string, entry: string, env: Record<string, string>, nodeFlags: string[] = []): BenchProcess {
-  return startProcess(name, process.execPath, [...nodeFlags, '--import', 'tsx', entry], {
+  const args = entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry];
+  return startProcess(name, MEASURED_NODE, [...nodeFlags, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { listen, type RunningServer } from '../../lib/http/server';
 import type { Logger } from '../../lib/logger';
 import { loadPlan, type Plan } from '../../lib/plan';
+import { PROJECT_ROOT } from '../../lib/project';
 import { ADMIN_PREFIX, createAdminApp } from './admin/admin-app';
 import { StatusService } from './admin/status';
 import { StageActions } from './admin/stage-actions';
@@ -59,7 +60,7 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
         url: config.UNLEASH_URL,
         clientToken: config.UNLEASH_CLIENT_TOKEN,
         refreshMs: config.UNLEASH_REFRESH_MS,
-        backupDir: config.UNLEASH_BACKUP_DIR ?? path.resolve(__dirname, '..', '..', '.strangler', 'facade'),
+        backupDir: config.UNLEASH_BACKUP_DIR ?? path.join(PROJECT_ROOT, '.strangler', 'facade'),
         logger,
       })
     : new NoFlags();

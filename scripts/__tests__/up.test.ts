@@ -33,6 +33,14 @@ describe('strangler up and strangler demo', () => {
       const state = JSON.parse(fs.readFileSync(path.join(home, 'stack.json'), 'utf8'));
       const pids: number[] = state.components.map((c: { pid?: number }) => c.pid).filter(Boolean);
       const postmaster = Number(fs.readFileSync(path.join(home, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      // Each component runs the JavaScript `npm run build` compiled, on the Node that runs the CLI (the project's
+      // Node 24 under npm), never TypeScript compiled at start-up.
+      expect(pids).toHaveLength(7);
+      for (const pid of pids) {
+        const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+        expect({ pid, argv: argv.slice(1) }).toEqual({ pid, argv: [expect.stringMatching(/\/dist\/.+\.js$/)] });
+        expect(fs.realpathSync(`/proc/${pid}/exe`)).toBe(fs.realpathSync(process.execPath));
+      }
 
       // The workshop's smoke test against this very stack: every stage under load, gates, rollback, reconcile.
       const demo = runCli(['demo'], { STRANGLER_HOME: home });

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { entryArgs, PROJECT_ROOT } from '../../lib/project';
 
 export interface ComponentSpec {
   name: string;
-  /** A TypeScript entry file, run with tsx in its own Node process. */
+  /** A TypeScript entry file (`facade/src/main.ts`), run in its own Node process: compiled under dist/ (entryArgs). */
   entry: string;
   env: Record<string, string>;
   /** URL answering 200 once the component is ready. */
@@ -16,7 +17,6 @@ export type ComponentEvent =
   | { type: 'exited'; name: string; code: number | null; signal: NodeJS.Signals | null; restarting: boolean }
   | { type: 'restarted'; name: string };
 
-const ROOT = path.resolve(__dirname, '..', '..');
 
 /**
  * One supervised process. A crash does not take the stack down: the component is restarted with backoff (up to
@@ -44,8 +44,8 @@ export class Component {
   private spawnChild(): void {
     fs.mkdirSync(path.dirname(this.spec.logFile), { recursive: true });
     const out = fs.openSync(this.spec.logFile, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(ROOT, this.spec.entry)], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, entryArgs(this.spec.entry), {
+      cwd: PROJECT_ROOT,
       env: { ...process.env, STRANGLER_PARENT_PID: String(process.pid), OTEL_SERVICE_NAME: this.spec.name, ...this.spec.env },
       stdio: ['ignore', out, out],
       detached: true,

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../../lib/project';
 
 /** Where the local stack keeps its state between runs: `.strangler/` at the repo root, or `$STRANGLER_HOME`. */
 export function stackHome(): string {
-  return path.resolve(process.env.STRANGLER_HOME ?? path.join(__dirname, '..', '..', '.strangler'));
+  return path.resolve(process.env.STRANGLER_HOME ?? path.join(PROJECT_ROOT, '.strangler'));
 }
 
 export const stackPaths = (home = stackHome()) => ({

@@ -6,10 +6,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Kafka, logLevel } from 'kafkajs';
 import { isPortTaken } from '../../lib/net/ports';
+import { PROJECT_ROOT } from '../../lib/project';
 
 export const KAFKA_VERSION = '3.9.1';
 
-const POM = path.join(__dirname, 'kafka', 'pom.xml');
+const POM = path.join(PROJECT_ROOT, 'scripts', 'stack', 'kafka', 'pom.xml');
 const MARKER = '.complete';
 const LOG_TAIL_LINES = 40;
 

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { isPortTaken } from '../../lib/net/ports';
+import { PROJECT_ROOT } from '../../lib/project';
 
 /** Unleash creates this account on a database without users; it is for people, our code uses API tokens. */
 export const UNLEASH_UI_LOGIN = { user: 'admin', password: 'unleash4all' } as const;
@@ -67,16 +67,8 @@ const DEFAULT_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 10_000;
 const KEPT_LINES = 40;
 
-/** tsc does not copy .mjs files into dist/, so a compiled build still runs the entry from the source tree. */
-function serverEntry(): string {
-  const candidates = [
-    path.join(__dirname, 'unleash', 'server.mjs'),
-    path.resolve(__dirname, '..', '..', '..', 'scripts', 'stack', 'unleash', 'server.mjs'),
-  ];
-  const found = candidates.find((c) => fs.existsSync(c));
-  if (!found) throw new Error(`Unleash entry not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
+/** Plain JavaScript that the build does not copy: compiled or not, the stack runs it from the source tree. */
+const SERVER_ENTRY = path.join(PROJECT_ROOT, 'scripts', 'stack', 'unleash', 'server.mjs');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -106,7 +98,7 @@ export async function startUnleash(options: StartUnleashOptions): Promise<Unleas
   // Unleash would fail to bind and exit, but the old occupant could answer /health and send us on a false trail.
   if (await isPortTaken(options.port)) throw new UnleashStartError(`port ${options.port} is already in use`, []);
 
-  const child = spawn(process.execPath, [serverEntry()], {
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
     env: {
       ...process.env,
       DATABASE_URL: options.databaseUrl,

@@ -19,9 +19,12 @@ export interface CliRun {
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `strangler …` exactly as `npx strangler` would (tsx, real processes), capturing stdout+stderr. */
+/**
+ * Runs `strangler …` exactly as `npx strangler` would (the compiled CLI, real processes; the global setup rebuilds
+ * dist/ when a source changed), capturing stdout+stderr.
+ */
 export function runCli(args: string[], env: Record<string, string>): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/strangler.ts'), ...args], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/bin/strangler.cjs'), ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

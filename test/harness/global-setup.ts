@@ -5,6 +5,7 @@ import { startEmbeddedPostgres, type PostgresServer } from '../../lib/db/embedde
 import { kafkaBrokersFromEnv } from '../../lib/messaging/config';
 import { freePort } from '../../lib/net/ports';
 import { kafkaLaunchProblem, startKafkaBroker, type KafkaBroker } from '../../scripts/stack/kafka-broker';
+import { ensureBuilt } from './build';
 import globalTeardown from './global-teardown';
 
 declare global {
@@ -72,6 +73,7 @@ async function setUpKafka(): Promise<void> {
 export default async function globalSetup(): Promise<void> {
   process.env.LOG_LEVEL ??= 'silent';
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+  ensureBuilt();
   // In parallel: the JVM start dominates, Postgres fits inside it.
   const results = await Promise.allSettled([setUpPostgres(), setUpKafka()]);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

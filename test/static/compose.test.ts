@@ -51,11 +51,14 @@ function commandOf(service: ComposeService): string[] {
   return c === undefined ? [] : Array.isArray(c) ? c : c.split(/\s+/);
 }
 
-/** A Node component runs `node --import tsx <entry>`: the one Dockerfile, the entry picked by the command. */
+/**
+ * A Node component runs `node dist/<entry>.js`, the compiled entry: the one Dockerfile, the entry picked by the
+ * command. Returns the TypeScript entry it was compiled from, as the local stack names it.
+ */
 function entryOf(service: ComposeService): string | undefined {
   const cmd = commandOf(service);
-  const i = cmd.indexOf('tsx');
-  return cmd[0] === 'node' && cmd[i - 1] === '--import' && i > 0 ? cmd[i + 1] : undefined;
+  const compiled = cmd[0] === 'node' && cmd.length === 2 ? /^dist\/(.+)\.js$/.exec(cmd[1]) : null;
+  return compiled ? `${compiled[1]}.ts` : undefined;
 }
 
 const nodeServices = names.filter((n) => entryOf(byName(n)) !== undefined);
@@ -214,12 +217,18 @@ describe('docker-compose.yml', () => {
     expect(new Set(builds.map((s) => s.image)).size).toBe(1);
   });
 
-  it('starts every Node component from an entry file that exists and that the image contains', () => {
-    const copied = [...read('Dockerfile').matchAll(/^COPY\s+(?!--from)(.+)$/gm)].flatMap((m) => m[1].trim().split(/\s+/).slice(0, -1));
+  it('starts every Node component from a compiled entry that the image builds from sources it contains', () => {
+    const dockerfile = read('Dockerfile');
+    // The build stage copies the sources and compiles them; the runtime stage takes dist/ from it.
+    const buildStage = dockerfile.slice(dockerfile.indexOf(' AS build'), dockerfile.indexOf('FROM', dockerfile.indexOf(' AS build')));
+    const copied = [...buildStage.matchAll(/^COPY\s+(?!--from)(.+)$/gm)].flatMap((m) => m[1].trim().split(/\s+/).slice(0, -1));
+    expect(buildStage).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    const built = JSON.parse(read('tsconfig.build.json').replace(/^\s*\/\/.*$/gm, '')) as { include: string[] };
     for (const name of nodeServices) {
       const entry = entryOf(byName(name))!;
       expect({ name, entry, exists: exists(entry) }).toEqual({ name, entry, exists: true });
-      expect({ name, entry, copied: copied.includes(entry.split('/')[0]) }).toEqual({ name, entry, copied: true });
+      expect({ name, entry, copied: copied.includes(entry.split('/')[0]), built: built.include.includes(entry.split('/')[0]) }).toEqual({ name, entry, copied: true, built: true });
       // The entry's own folder (its config, its modules) and lib/ must survive .dockerignore.
       const kept = [entry, path.join(path.dirname(entry), 'config.ts'), 'lib/config.ts', 'lib/http/server.ts'].filter((f) => dockerIgnored(f));
       expect({ name, ignored: kept }).toEqual({ name, ignored: [] });
@@ -365,19 +374,20 @@ describe('docker-compose.yml', () => {
 describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile');
 
-  it('installs production dependencies in a stage of its own and runs on node:20-bookworm-slim as a non-root user', () => {
+  it('installs production dependencies in a stage of its own and runs on node:24-bookworm-slim as a non-root user', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     const stages = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1].replace(/^\$\{NODE_IMAGE\}$/, /^ARG NODE_IMAGE=(\S+)/m.exec(dockerfile)?.[1] ?? ''));
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages[stages.length - 1]).toBe('node:20-bookworm-slim');
+    expect(stages[stages.length - 1]).toBe('node:24-bookworm-slim');
     const user = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].pop()?.[1];
     expect(user).toBeDefined();
     expect(['root', '0']).not.toContain(user);
     expect(dockerfile).toMatch(/^HEALTHCHECK\s/m);
   });
 
-  it('keeps tsx a runtime dependency, since every entry runs through it', () => {
-    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-    expect(pkg.dependencies.tsx).toBeDefined();
+  it('ships the files the compiled code reads at run time, found from the project root', () => {
+    for (const file of ['migrations/shop.plan.yaml', 'facade/src/dashboard/static']) {
+      expect({ file, copied: new RegExp(`^COPY ${file}\\s`, 'm').test(dockerfile), ignored: dockerIgnored(file) }).toEqual({ file, copied: true, ignored: false });
+    }
   });
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import { errorBody } from '../../../lib/http/errors';
+import { PROJECT_ROOT } from '../../../lib/project';
 import type { AdminAuth } from '../admin/auth';
 import type { StatusService } from '../admin/status';
 import { DASHBOARD_PATH, dashboardPage, loginPage } from './page';
@@ -13,7 +14,7 @@ export { TrafficWindow } from './traffic';
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
-const asset = (file: string, type: string) => [file, { type, body: fs.readFileSync(path.join(__dirname, 'static', file)) }] as const;
+const asset = (file: string, type: string) => [file, { type, body: fs.readFileSync(path.join(PROJECT_ROOT, 'facade', 'src', 'dashboard', 'static', file)) }] as const;
 const ASSETS = new Map([asset('dashboard.js', 'text/javascript; charset=utf-8'), asset('dashboard.css', 'text/css; charset=utf-8')]);
 
 function pageHeaders(res: Response): void {
