@@ -82,6 +82,18 @@ export function describeShopContract(getTarget: () => ShopTarget, contexts: Cont
       expectError(await users().post('/api/users').send({ email: email.toUpperCase(), name: 'Second' }), 409, 'email_taken');
     });
 
+    it('an email written with a composed or a decomposed accent (NFC, NFD) is one account, stored and found in NFC', async () => {
+      const local = uniqueEmail('jose').split('@');
+      const nfc = `${local[0]}-jos\u00e9@${local[1]}`;
+      const nfd = `${local[0]}-jose\u0301@${local[1]}`;
+      const created = await users().post('/api/users').send({ email: nfd, name: 'Jos\u00e9' });
+      expect(created.status).toBe(201);
+      expect(created.body.email).toBe(nfc);
+      expectError(await users().post('/api/users').send({ email: nfc, name: 'Second' }), 409, 'email_taken');
+      const found = await users().get('/api/users').query({ email: nfd.toUpperCase() });
+      expect(found.body.items.map((u: { id: number }) => u.id)).toEqual([created.body.id]);
+    });
+
     it('concurrent creates of one email in different cases: exactly one wins', async () => {
       const email = uniqueEmail('race');
       const variants = [email, email.toUpperCase(), email.replace(/^r/, 'R'), email, email.toUpperCase(), email];
