@@ -52,6 +52,20 @@ export function describeShopContract(getTarget: () => ShopTarget, contexts: Cont
       const res = await anyContext().get('/api/nope');
       expectError(res, 404, 'not_found');
     });
+
+    it('OPTIONS is 405 JSON (no CORS), on known and unknown paths alike', async () => {
+      for (const path of ['/health', '/api/nope', '/api/users', '/api/orders', '/api/payments', '/api/notifications']) {
+        expectError(await anyContext().options(path), 405, 'method_not_allowed');
+      }
+    });
+
+    it('a body that does not inflate as its Content-Encoding says is 400 invalid_content_encoding', async () => {
+      const path = has('users') ? '/api/users' : has('orders') ? '/api/orders' : '/api/nope';
+      for (const encoding of ['gzip', 'deflate', 'br']) {
+        const res = await anyContext().post(path).set('content-type', 'application/json').set('content-encoding', encoding).send('{"not":"compressed"}');
+        expectError(res, 400, 'invalid_content_encoding');
+      }
+    });
   });
 
   if (has('users')) describe('users', () => {
