@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createLogger } from '../lib/logger';
 import { DEFAULT_PLAN_PATH, loadPlan, type Plan } from '../lib/plan';
 import { createTestDatabase, type TestDatabase } from '../test/harness/database';
+import { TEST_INTERNAL_SECRET } from '../test/harness/internal';
 import { loadFacadeConfig } from './src/config';
 import { startFacade, type Facade } from './src/server';
 
@@ -53,6 +54,7 @@ export async function startTestFacade(options: {
     BREAKER_RESET_MS: '1000',
     SHADOW_READ_DELAY_MS: '50',
     UPSTREAM_TIMEOUT_MS: '3000',
+    STRANGLER_INTERNAL_SECRET: TEST_INTERNAL_SECRET,
     ...options.env,
   });
   const facade = await startFacade(config, createLogger('facade', 'silent'), options.plan);

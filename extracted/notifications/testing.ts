@@ -6,6 +6,7 @@ import { createLogger } from '../../lib/logger';
 import { createMessaging } from '../../lib/messaging/kafka';
 import type { Messaging } from '../../lib/messaging/types';
 import { createTestDatabase, type TestDatabase } from '../../test/harness/database';
+import { TEST_INTERNAL_SECRET } from '../../test/harness/internal';
 import { createNotificationsService, type NotificationsServiceApp } from './src/app';
 import { migrations } from './src/db/migrations';
 import { startDispatcher } from './src/notifications/dispatcher';
@@ -44,7 +45,7 @@ export async function startTestNotificationsService(options: TestNotificationsOp
   const logger = createLogger('notifications', 'silent');
   const sequelize = createSequelize(db.url, logger);
   await migrate(sequelize, migrations, logger);
-  const service = createNotificationsService({ sequelize, logger });
+  const service = createNotificationsService({ sequelize, logger, internalSecret: TEST_INTERNAL_SECRET });
   const server = await listen(service.app, 0);
   const messaging = createMessaging({ brokers: options.kafkaBrokers, clientId: 'notifications-test', logger });
   const dispatcher = startDispatcher(service.services.notifications, logger, options.dispatchIntervalMs ?? 100);

@@ -6,6 +6,7 @@ import { createLogger } from '../../lib/logger';
 import { createMessaging } from '../../lib/messaging/kafka';
 import type { Messaging } from '../../lib/messaging/types';
 import { createTestDatabase, type TestDatabase } from '../../test/harness/database';
+import { TEST_INTERNAL_SECRET } from '../../test/harness/internal';
 import { createOrdersService, type OrdersServiceApp, type OrdersServiceDeps } from './src/app';
 import { migrations } from './src/db/migrations';
 import type { OrderFaults } from './src/orders/orders.service';
@@ -50,7 +51,7 @@ export async function startTestOrdersService(options: TestOrdersOptions = {}): P
   const sequelize = createSequelize(db.url, logger);
   await migrate(sequelize, migrations, logger);
   const topic = options.topic ?? `shop.orders.events.${randomBytes(4).toString('hex')}`;
-  const service = createOrdersService({ sequelize, logger, users: options.users, payments: options.payments, topic, faults: options.faults });
+  const service = createOrdersService({ sequelize, logger, users: options.users, payments: options.payments, topic, faults: options.faults, internalSecret: TEST_INTERNAL_SECRET });
   const server = await listen(service.app, options.port ?? 0);
   const messaging = options.kafkaBrokers ? createMessaging({ brokers: options.kafkaBrokers, clientId: 'orders-test', logger }) : undefined;
 

@@ -3,6 +3,7 @@ import { migrate } from '../../lib/db/migrator';
 import { listen, type RunningServer } from '../../lib/http/server';
 import { createLogger } from '../../lib/logger';
 import { createTestDatabase, type TestDatabase } from '../../test/harness/database';
+import { TEST_INTERNAL_SECRET } from '../../test/harness/internal';
 import { createPaymentsService, type PaymentsServiceApp } from './src/app';
 import { migrations } from './src/db/migrations';
 
@@ -20,7 +21,7 @@ export async function startTestPaymentsService(): Promise<TestPaymentsService> {
   const logger = createLogger('payments', 'silent');
   const sequelize = createSequelize(db.url, logger);
   await migrate(sequelize, migrations, logger);
-  const service = createPaymentsService({ sequelize, logger });
+  const service = createPaymentsService({ sequelize, logger, internalSecret: TEST_INTERNAL_SECRET });
   const server = await listen(service.app, 0);
   return {
     service,

@@ -3,6 +3,7 @@ import { migrate } from '../../lib/db/migrator';
 import { listen, type RunningServer } from '../../lib/http/server';
 import { createLogger } from '../../lib/logger';
 import { createTestDatabase, type TestDatabase } from '../../test/harness/database';
+import { TEST_INTERNAL_SECRET } from '../../test/harness/internal';
 import { createUsersService, type UsersServiceApp } from './src/app';
 import { migrations } from './src/db/migrations';
 import type { OrdersClientOptions } from './src/users/orders.client';
@@ -21,7 +22,7 @@ export async function startTestUsersService(options: { orders?: Partial<OrdersCl
   const logger = createLogger('users', 'silent');
   const sequelize = createSequelize(db.url, logger);
   await migrate(sequelize, migrations, logger);
-  const service = createUsersService({ sequelize, logger, orders: options.orders });
+  const service = createUsersService({ sequelize, logger, orders: options.orders, internalSecret: TEST_INTERNAL_SECRET });
   const server = await listen(service.app, 0);
   return {
     service,

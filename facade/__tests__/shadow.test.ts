@@ -7,6 +7,7 @@ import { applyStage } from '../../lib/unleash/stage-flags';
 import { startTestMonolith, type TestMonolith } from '../../monolith/testing';
 import { startTestUsersService, type TestUsersService } from '../../extracted/users/testing';
 import { eventually } from '../../test/harness/eventually';
+import { head, rawExchange } from '../../test/faults/support/raw-http';
 import { startTestUnleash, type TestUnleash } from '../../test/harness/unleash';
 import { startTestFacade, testPlan, TEST_ADMIN_TOKEN, type TestFacade } from '../testing';
 
@@ -142,5 +143,67 @@ contexts:
       expect(ctx.shadow.diffs).toBe(0);
     }, 5_000);
     expect([...facade.facade.shadower.noise.noiseFor('GET /api/clock')]).toEqual(['$.nonce']);
+  });
+});
+
+describe('facade shadow slots', () => {
+  let monolith: RunningServer;
+  let service: RunningServer;
+  let unleash: TestUnleash;
+  let facade: TestFacade;
+  /** While true the monolith resets every connection: the monolith leg of a shadowed request fails. */
+  let monolithDown = true;
+
+  const answer: http.RequestListener = (req, res) => {
+    if (monolithDown && req.headers['x-strangler-shadow'] === undefined) {
+      req.socket.destroy();
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end('{"value":42}');
+  };
+
+  beforeAll(async () => {
+    [monolith, service, unleash] = await Promise.all([listen(answer, 0), listen(answer, 0), startTestUnleash()]);
+    const plan = parsePlan(`
+version: 1
+monolith: { url: "${monolith.url}", database: monolith }
+contexts:
+  clock:
+    service: { url: "${service.url}", database: clock }
+    routes: ["* /api/clock"]
+`);
+    facade = await startTestFacade({ plan, unleash, env: { SHADOW_CONCURRENCY: '2' } });
+    await applyStage(new UnleashAdminClient({ url: unleash.url, adminToken: unleash.adminToken }), 'clock', 'shadow');
+    await eventually(() => expect(facade.facade.flags.state('clock').stage).toBe('shadow'), 2_000, 50);
+  });
+  afterAll(async () => {
+    await facade?.destroy();
+    await Promise.all([monolith?.close(), service?.close(), unleash?.stop()]);
+  });
+
+  const compared = async () => {
+    const res = await request(facade.url).get('/_strangler/status').set(auth);
+    return res.body.contexts.find((c: { name: string }) => c.name === 'clock').shadow.compared as number;
+  };
+
+  it('gives a shadow slot back when the monolith leg fails, so comparisons go on after more failures than the cap', async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await request(facade.url).get('/api/clock');
+      expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 503, code: 'upstream_unavailable' });
+    }
+    monolithDown = false;
+    expect((await request(facade.url).get('/api/clock')).status).toBe(200);
+    await eventually(async () => expect(await compared()).toBeGreaterThanOrEqual(1), 5_000);
+  });
+
+  it('answers a shadowed write whose chunked body never finishes with a JSON 408 at the upstream timeout', async () => {
+    const res = await rawExchange(facade.facade.server.port, head('POST', '/api/clock', { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }) + '5\r\n{"a":\r\n');
+    expect(res.status).toBe(408);
+    expect(JSON.parse(res.body)).toEqual({ error: { code: 'request_timeout', message: 'the request body did not arrive within 3000 ms' } });
+    // The slot was never taken, or was given back: the next write is compared.
+    const before = await compared();
+    expect((await request(facade.url).post('/api/clock').send({ a: 1 })).status).toBe(200);
+    await eventually(async () => expect(await compared()).toBe(before + 1), 5_000);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { optionalString, parseConfig, port } from '../../lib/config';
+import { internalSecret } from '../../lib/http/internal-auth';
 
 const ms = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
@@ -20,6 +21,13 @@ const schema = z.object({
   STRANGLER_CDC_URL: optionalString(),
   /** When set, `Authorization: Bearer <HS256 JWT>` is verified and its `sub` is the user for stickiness. */
   JWT_SECRET: optionalString(),
+  /** Signs the shadow mirror's dry runs; the services refuse unsigned ones (see lib/http/internal-auth). */
+  STRANGLER_INTERNAL_SECRET: internalSecret(),
+  /**
+   * Behind a TLS terminator or load balancer: trust its `X-Forwarded-*` (the session cookie gets `Secure` on
+   * `X-Forwarded-Proto: https`, and the headers are passed on). Off: client-sent ones are replaced.
+   */
+  TRUST_PROXY: z.enum(['true', 'false', '']).default('false').transform((v) => v === 'true'),
   UPSTREAM_TIMEOUT_MS: ms(10_000),
   SHADOW_TIMEOUT_MS: ms(5_000),
   SHADOW_CONCURRENCY: z.coerce.number().int().min(1).default(64),

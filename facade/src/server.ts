@@ -73,21 +73,21 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
 
   const store = await DiffStore.open(config.FACADE_DATABASE_URL, logger);
   const forwarder = new Forwarder(config.UPSTREAM_TIMEOUT_MS);
-  const shadower = new Shadower(monolith, store, logger, { concurrency: config.SHADOW_CONCURRENCY, timeoutMs: config.SHADOW_TIMEOUT_MS, readDelayMs: config.SHADOW_READ_DELAY_MS });
-  const router = new FacadeRouter(plan, contexts, monolith, flags, forwarder, shadower, outcomes, logger, config.JWT_SECRET);
+  const shadower = new Shadower(monolith, store, logger, { concurrency: config.SHADOW_CONCURRENCY, timeoutMs: config.SHADOW_TIMEOUT_MS, readDelayMs: config.SHADOW_READ_DELAY_MS, internalSecret: config.STRANGLER_INTERNAL_SECRET });
+  const router = new FacadeRouter(plan, contexts, monolith, flags, forwarder, shadower, outcomes, logger, config.JWT_SECRET, config.TRUST_PROXY);
   const health = new UpstreamHealthChecker([monolith, ...[...contexts.values()].map((c) => c.service)]);
   const autoRollback =
     config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
       ? new AutoRollback(plan, flags, outcomes, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), logger)
       : undefined;
   autoRollback?.start();
-  const cdc = config.STRANGLER_CDC_URL ? new HttpCdcClient(config.STRANGLER_CDC_URL) : undefined;
+  const cdc = config.STRANGLER_CDC_URL ? new HttpCdcClient(config.STRANGLER_CDC_URL, config.STRANGLER_ADMIN_TOKEN) : undefined;
   const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback, cdc);
   const stages =
     config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
-      ? new StageActions(plan, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), status, config.STRANGLER_CDC_URL)
+      ? new StageActions(plan, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), status, cdc)
       : undefined;
-  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages });
+  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, trustProxy: config.TRUST_PROXY });
 
   await flags.ready(FLAGS_READY_TIMEOUT_MS);
   const handler: http.RequestListener = (req, res) => {

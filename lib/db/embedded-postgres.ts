@@ -116,7 +116,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const parent = path.dirname(dataDir);
   fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
   if (isRoot()) {
-    fs.chmodSync(parent, 0o755);
+    // Only the execute bit for others: the folder may hold other things its owner keeps unlisted (the stack home is 0711).
+    fs.chmodSync(parent, (fs.statSync(parent).mode & 0o7777) | 0o001);
     if (fs.existsSync(dataDir)) {
       execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);
     }

@@ -1,8 +1,9 @@
 import express, { type Express, type Router } from 'express';
 import type { Logger } from '../logger';
 import { errorBody } from './errors';
+import { requireInternalAuth } from './internal-auth';
 import { httpMetrics, metricsHandler } from './metrics';
-import { errorHandler, jsonBody, notFoundHandler, requestContext } from './middleware';
+import { errorHandler, jsonBody, notFoundHandler, refuseOptions, requestContext } from './middleware';
 
 export interface ServiceAppOptions {
   logger: Logger;
@@ -12,6 +13,10 @@ export interface ServiceAppOptions {
   health: () => Promise<void>;
   /** Extra middleware that must run before the body parser (e.g. a proxy that streams bodies through). */
   before?: express.RequestHandler[];
+  /** STRANGLER_INTERNAL_SECRET: verifies dry runs and `/internal/*` calls (refused when unset). */
+  internalSecret?: string;
+  /** Runs before every route, metrics included (e.g. `controlApi`: an API that needs a token). */
+  guard?: express.RequestHandler;
 }
 
 /**
@@ -23,9 +28,12 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(httpMetrics());
+  if (options.guard) app.use(options.guard);
   // Ahead of the request log: a scrape every few seconds would drown out the lines people read.
   app.get('/metrics', metricsHandler);
   app.use(requestContext(options.logger));
+  app.use(refuseOptions);
+  app.use(requireInternalAuth(options.internalSecret));
   for (const mw of options.before ?? []) app.use(mw);
   app.get('/health', async (req, res) => {
     try {

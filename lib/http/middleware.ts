@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import type { Logger } from '../logger';
+import { redactUrl, type Logger } from '../logger';
 import { HttpError, errorBody } from './errors';
 
 export const REQUEST_ID = 'x-request-id';
@@ -27,7 +27,7 @@ export function requestContext(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      req.log.info({ method: req.method, path: req.originalUrl, status: res.statusCode, ms }, 'request');
+      req.log.info({ method: req.method, path: redactUrl(req.originalUrl), status: res.statusCode, ms }, 'request');
     });
     next();
   };
@@ -75,6 +75,23 @@ const BODY_ERRORS: Record<string, { status: number; code: string; message: strin
   'stream.encoding.set': { status: 400, code: 'invalid_body', message: 'request body could not be read' },
 };
 
+const formatBytes = (n: number) => (n >= 1024 * 1024 && n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MB` : n >= 1024 && n % 1024 === 0 ? `${n / 1024} KB` : `${n} bytes`);
+
+/** zlib (`Z_DATA_ERROR`, `Z_BUF_ERROR`) and brotli (`ERR__ERROR_FORMAT_…`) failures while inflating a body. */
+const isDecompressionError = (err: { code?: unknown } | undefined) => typeof err?.code === 'string' && /^(Z_|ERR__ERROR_)/.test(err.code);
+
+/**
+ * No CORS anywhere, so OPTIONS has nothing to offer: 405 in the contract's shape (Express would otherwise answer
+ * each router's OPTIONS itself, 200 text/plain).
+ */
+export const refuseOptions: RequestHandler = (req, res, next) => {
+  if (req.method !== 'OPTIONS') {
+    next();
+    return;
+  }
+  res.status(405).json(errorBody('method_not_allowed', 'OPTIONS is not supported: this API allows no cross-origin requests'));
+};
+
 export const notFoundHandler: RequestHandler = (req, res) => {
   res.status(404).json(errorBody('not_found', `no route for ${req.method} ${req.path}`));
 };
@@ -94,7 +111,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const bodyError = typeof err?.type === 'string' ? BODY_ERRORS[err.type] : undefined;
     if (bodyError) {
-      res.status(bodyError.status).json(errorBody(bodyError.code, bodyError.message));
+      // The limit is the parser's own (the login form's is 4 KB, not the JSON body's 1 MB).
+      const message = err.type === 'entity.too.large' && typeof err.limit === 'number' ? `request body exceeds ${formatBytes(err.limit)}` : bodyError.message;
+      res.status(bodyError.status).json(errorBody(bodyError.code, message));
+      return;
+    }
+    if (isDecompressionError(err)) {
+      res.status(400).json(errorBody('invalid_content_encoding', `request body is not valid ${String(req.headers['content-encoding'])} as its Content-Encoding says`));
       return;
     }
     if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {

@@ -48,16 +48,19 @@ export class CdcUnreachableError extends CdcUnavailableError {
   }
 }
 
-/** HTTP client of the CDC worker (`migrations/cdc/worker`). */
+/** HTTP client of the CDC worker (`migrations/cdc/worker`), with the admin token its API requires. */
 export class HttpCdcClient implements CdcClient {
-  constructor(private readonly baseUrl: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly adminToken: string,
+  ) {}
 
   private async call<T>(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
     let res: Response;
     try {
       res = await fetch(new URL(path, this.baseUrl), {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${this.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -30,7 +30,7 @@ describe('strangler up and strangler demo', () => {
       const users = (await viaFacade.json()) as { items: unknown[] };
       expect(users.items).toHaveLength(50);
       expect(run.output()).toMatch(/admin token\s+strangler-[0-9a-f]{32}/);
-      const state = JSON.parse(fs.readFileSync(path.join(home, 'stack.json'), 'utf8'));
+      const state = JSON.parse(fs.readFileSync(path.join(home, 'private', 'stack.json'), 'utf8'));
       const pids: number[] = state.components.map((c: { pid?: number }) => c.pid).filter(Boolean);
       const postmaster = Number(fs.readFileSync(path.join(home, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
       // Each component runs the JavaScript `npm run build` compiled, on the Node that runs the CLI (the project's
@@ -59,7 +59,7 @@ describe('strangler up and strangler demo', () => {
       expect((await run.exited()).code).toBe(0);
       for (const port of Object.values(ports)) expect(await isPortTaken(Number(port))).toBe(false);
       for (const pid of [...pids, postmaster]) expect(processAlive(pid)).toBe(false);
-      expect(fs.existsSync(path.join(home, 'stack.json'))).toBe(false);
+      expect(fs.existsSync(path.join(home, 'private', 'stack.json'))).toBe(false);
     } finally {
       run.child.kill('SIGKILL');
       fs.rmSync(home, { recursive: true, force: true });

@@ -41,7 +41,7 @@ export function cliDeps(): CliDeps {
   const conn = findStack();
   const plan = loadPlanOrFail();
   const unleash = new UnleashAdminClient({ url: conn.unleashUrl, adminToken: conn.unleashAdminToken });
-  const cdc = conn.cdcUrl ? new HttpCdcClient(conn.cdcUrl) : undefined;
+  const cdc = conn.cdcUrl ? new HttpCdcClient(conn.cdcUrl, conn.adminToken) : undefined;
   const facadeStatus = async () =>
     (await requestJson<{ contexts: FacadeContextStatus[] }>(`${conn.facadeUrl}/_strangler/status`, { token: conn.adminToken, what: 'facade' })).contexts;
   const pipelines = async () => (cdc ? cdc.pipelines().catch(() => undefined) : undefined);

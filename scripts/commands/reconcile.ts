@@ -36,13 +36,14 @@ export async function reconcileCommand(context: string, opts: { json?: boolean; 
   const limit = parseLimit(opts.limit, 20, 10_000);
   const plan = loadPlanOrFail();
   contextOrFail(plan, context);
-  const state = readStackState() as { postgresUrl?: string; cdcUrl?: string } | undefined;
+  const state = readStackState() as { postgresUrl?: string; cdcUrl?: string; adminToken?: string } | undefined;
   const cdcUrl = process.env.STRANGLER_CDC_URL || state?.cdcUrl;
+  const adminToken = process.env.STRANGLER_ADMIN_TOKEN || state?.adminToken || '';
   let result: ReconcileResult | undefined;
   if (cdcUrl) {
     if (!opts.json) process.stderr.write(`reconciling through the CDC worker (pipelines catch up first; differences are re-checked)…\n`);
     try {
-      result = (await new HttpCdcClient(cdcUrl).reconcile(context, { limit })) as unknown as ReconcileResult;
+      result = (await new HttpCdcClient(cdcUrl, adminToken).reconcile(context, { limit })) as unknown as ReconcileResult;
     } catch (err) {
       if (!(err instanceof CdcUnreachableError)) throw new CliError(`reconcile ${context}: ${(err as Error).message}`);
       if (!opts.json) process.stderr.write(`the CDC worker did not answer (${err.message}); reading the databases directly\n`);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { entryArgs, PROJECT_ROOT } from '../../lib/project';
+import { openLog } from './home';
 
 export interface ComponentSpec {
   name: string;
@@ -42,8 +43,7 @@ export class Component {
   }
 
   private spawnChild(): void {
-    fs.mkdirSync(path.dirname(this.spec.logFile), { recursive: true });
-    const out = fs.openSync(this.spec.logFile, 'a');
+    const out = openLog(this.spec.logFile);
     const child = spawn(process.execPath, entryArgs(this.spec.entry), {
       cwd: PROJECT_ROOT,
       env: { ...process.env, STRANGLER_PARENT_PID: String(process.pid), OTEL_SERVICE_NAME: this.spec.name, ...this.spec.env },

@@ -4,7 +4,7 @@ import { isPortTaken } from '../../lib/net/ports';
 import { flagNames } from '../../lib/plan';
 import { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { Component, type ComponentEvent } from './component';
-import { stackPaths, writeStackState, type StackState } from './home';
+import { logStream, prepareHome, stackPaths, writeStackState, type StackState } from './home';
 import { KafkaLauncherError, startKafkaBroker } from './kafka-broker';
 import { PortTakenError, startStackPostgres } from './postgres';
 import { loadOrCreateSecrets } from './secrets';
@@ -53,7 +53,7 @@ export class LocalStack {
   async start(): Promise<StackState> {
     const { paths } = this;
     if (this.options.fresh) fs.rmSync(paths.home, { recursive: true, force: true });
-    fs.mkdirSync(paths.logs, { recursive: true });
+    prepareHome(paths.home);
     const ports = stackPorts();
     const externalPg = process.env.STRANGLER_PG_URL || undefined;
     const externalKafka = process.env.KAFKA_BROKERS || undefined;
@@ -69,8 +69,8 @@ export class LocalStack {
 
       this.options.log('starting unleash and kafka…');
       const tokens = defaultUnleashTokens(secrets.unleashSecret);
-      const unleashLog = fs.createWriteStream(path.join(paths.logs, 'unleash.log'), { flags: 'a' });
-      const kafkaLog = fs.createWriteStream(path.join(paths.logs, 'kafka.log'), { flags: 'a' });
+      const unleashLog = logStream(path.join(paths.logs, 'unleash.log'));
+      const kafkaLog = logStream(path.join(paths.logs, 'kafka.log'));
       const [unleash, kafka] = await Promise.allSettled([
         pg.database('unleash').then((databaseUrl) =>
           startUnleash({ databaseUrl, port: ports.unleash, ...tokens, onLog: (l) => unleashLog.write(`${l}\n`) }),
@@ -100,6 +100,7 @@ export class LocalStack {
         unleashClientToken: tokens.clientToken,
         unleashAdminToken: tokens.adminToken,
         adminToken: secrets.adminToken,
+        internalSecret: secrets.internalSecret,
         home: paths.home,
       };
       const components = appComponents(ports);

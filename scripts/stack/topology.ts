@@ -20,6 +20,8 @@ export interface StackAddresses {
   unleashClientToken: string;
   unleashAdminToken: string;
   adminToken: string;
+  /** Signs the facade's dry runs and orders' calls to payments; every service verifies it (lib/http/internal-auth). */
+  internalSecret: string;
   home: string;
 }
 
@@ -54,29 +56,31 @@ export const PORT_ENV: Record<keyof StackPorts, string> = {
   facade: 'FACADE_PORT',
 };
 
+const internal = (s: StackAddresses) => ({ STRANGLER_INTERNAL_SECRET: s.internalSecret });
+
 export function appComponents(ports: StackPorts): AppComponent[] {
   return [
     { name: 'monolith', entry: 'monolith/src/main.ts', port: ports.monolith, database: 'monolith' },
     // A service asks another context through the facade, so whichever side owns that context at its current stage
     // answers (before orders is extracted, only the monolith knows a user's orders). Payments' internal API is not a
     // public route, so orders calls it directly.
-    { name: 'users', entry: 'extracted/users/src/main.ts', port: ports.users, database: 'users', env: () => ({ ORDERS_URL: `http://127.0.0.1:${ports.facade}` }) },
-    { name: 'payments', entry: 'extracted/payments/src/main.ts', port: ports.payments, database: 'payments' },
+    { name: 'users', entry: 'extracted/users/src/main.ts', port: ports.users, database: 'users', env: (s) => ({ ORDERS_URL: `http://127.0.0.1:${ports.facade}`, ...internal(s) }) },
+    { name: 'payments', entry: 'extracted/payments/src/main.ts', port: ports.payments, database: 'payments', env: internal },
     {
       name: 'orders',
       entry: 'extracted/orders/src/main.ts',
       port: ports.orders,
       database: 'orders',
-      env: (s) => ({ USERS_URL: `http://127.0.0.1:${ports.facade}`, PAYMENTS_URL: s.urls.payments, KAFKA_BROKERS: s.kafkaBrokers }),
+      env: (s) => ({ USERS_URL: `http://127.0.0.1:${ports.facade}`, PAYMENTS_URL: s.urls.payments, KAFKA_BROKERS: s.kafkaBrokers, ...internal(s) }),
     },
-    { name: 'notifications', entry: 'extracted/notifications/src/main.ts', port: ports.notifications, database: 'notifications', env: (s) => ({ KAFKA_BROKERS: s.kafkaBrokers }) },
+    { name: 'notifications', entry: 'extracted/notifications/src/main.ts', port: ports.notifications, database: 'notifications', env: (s) => ({ KAFKA_BROKERS: s.kafkaBrokers, ...internal(s) }) },
     {
       name: 'cdc',
       entry: 'migrations/cdc/worker/main.ts',
       port: ports.cdc,
       database: 'cdc',
       databaseEnv: 'CDC_DATABASE_URL',
-      env: (s) => ({ KAFKA_BROKERS: s.kafkaBrokers }),
+      env: (s) => ({ KAFKA_BROKERS: s.kafkaBrokers, STRANGLER_ADMIN_TOKEN: s.adminToken }),
     },
     {
       name: 'facade',
@@ -96,6 +100,7 @@ export function appComponents(ports: StackPorts): AppComponent[] {
         PAYMENTS_URL: s.urls.payments,
         NOTIFICATIONS_URL: s.urls.notifications,
         STRANGLER_CDC_URL: s.urls.cdc,
+        ...internal(s),
       }),
     },
   ];

@@ -52,6 +52,20 @@ export function describeShopContract(getTarget: () => ShopTarget, contexts: Cont
       const res = await anyContext().get('/api/nope');
       expectError(res, 404, 'not_found');
     });
+
+    it('OPTIONS is 405 JSON (no CORS), on known and unknown paths alike', async () => {
+      for (const path of ['/health', '/api/nope', '/api/users', '/api/orders', '/api/payments', '/api/notifications']) {
+        expectError(await anyContext().options(path), 405, 'method_not_allowed');
+      }
+    });
+
+    it('a body that does not inflate as its Content-Encoding says is 400 invalid_content_encoding', async () => {
+      const path = has('users') ? '/api/users' : has('orders') ? '/api/orders' : '/api/nope';
+      for (const encoding of ['gzip', 'deflate', 'br']) {
+        const res = await anyContext().post(path).set('content-type', 'application/json').set('content-encoding', encoding).send('{"not":"compressed"}');
+        expectError(res, 400, 'invalid_content_encoding');
+      }
+    });
   });
 
   if (has('users')) describe('users', () => {
@@ -80,6 +94,18 @@ export function describeShopContract(getTarget: () => ShopTarget, contexts: Cont
       const email = uniqueEmail('Taken');
       expect((await users().post('/api/users').send({ email, name: 'First' })).status).toBe(201);
       expectError(await users().post('/api/users').send({ email: email.toUpperCase(), name: 'Second' }), 409, 'email_taken');
+    });
+
+    it('an email written with a composed or a decomposed accent (NFC, NFD) is one account, stored and found in NFC', async () => {
+      const local = uniqueEmail('jose').split('@');
+      const nfc = `${local[0]}-jos\u00e9@${local[1]}`;
+      const nfd = `${local[0]}-jose\u0301@${local[1]}`;
+      const created = await users().post('/api/users').send({ email: nfd, name: 'Jos\u00e9' });
+      expect(created.status).toBe(201);
+      expect(created.body.email).toBe(nfc);
+      expectError(await users().post('/api/users').send({ email: nfc, name: 'Second' }), 409, 'email_taken');
+      const found = await users().get('/api/users').query({ email: nfd.toUpperCase() });
+      expect(found.body.items.map((u: { id: number }) => u.id)).toEqual([created.body.id]);
     });
 
     it('concurrent creates of one email in different cases: exactly one wins', async () => {

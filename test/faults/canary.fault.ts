@@ -307,6 +307,9 @@ describeWithKafka('faults 5, 6, 8: a 50 % canary of the users context under load
       `/api/%70ayments/${paymentId}`,
       `/api/payments/${paymentId}?x=1`,
       `/api/payments/${paymentId}#frag`,
+      `/api/payments\\${paymentId}`,
+      `/api/payments/${paymentId}#/../../x`,
+      `/api/payments;x/${paymentId}`,
     ];
     // The check below must be able to see a leak: the monolith itself does serve this payment.
     const direct = await request(monolith.server.url).get(`/api/payments/${paymentId}`);

@@ -166,6 +166,7 @@ function dockerIgnored(file: string): boolean {
 }
 
 const fakeAddresses: StackAddresses = {
+  internalSecret: 'internal-secret-0123456789',
   urls: { monolith: 'http://x', users: 'http://x', orders: 'http://x', payments: 'http://x', notifications: 'http://x', cdc: 'http://x', facade: 'http://x' },
   kafkaBrokers: 'x:1',
   unleashUrl: 'http://x',

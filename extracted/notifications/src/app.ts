@@ -11,7 +11,7 @@ export interface NotificationsServiceApp {
   services: { notifications: NotificationsService };
 }
 
-export function createNotificationsService(deps: { sequelize: Sequelize; logger: Logger }): NotificationsServiceApp {
+export function createNotificationsService(deps: { sequelize: Sequelize; logger: Logger; internalSecret?: string }): NotificationsServiceApp {
   const notifications = new NotificationsService(new NotificationsStore(deps.sequelize));
   const app = createServiceApp({
     logger: deps.logger,
@@ -20,6 +20,7 @@ export function createNotificationsService(deps: { sequelize: Sequelize; logger:
       await deps.sequelize.query('SELECT 1');
     },
     routers: [notificationsController(notifications)],
+    internalSecret: deps.internalSecret,
   });
   return { app, services: { notifications } };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseConfig, port } from '../../../lib/config';
+import { internalSecret } from '../../../lib/http/internal-auth';
 import { brokerList } from '../../../lib/messaging/config';
 
 export const DEFAULTS = {
@@ -16,6 +17,8 @@ const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 const schema = z.object({
   PORT: port(3104),
   DATABASE_URL: z.string().url('must be a postgres:// URL of the notifications database'),
+  /** Shared with the facade: verifies dry runs and internal calls (see lib/http/internal-auth). */
+  STRANGLER_INTERNAL_SECRET: internalSecret(),
   KAFKA_BROKERS: z.preprocess((v) => unsetIfEmpty(v) ?? DEFAULTS.kafkaBrokers, brokerList()),
   ORDERS_EVENTS_TOPIC: z.preprocess(unsetIfEmpty, z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name').default(DEFAULTS.eventsTopic)),
   ORDERS_EVENTS_PARTITIONS: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(1).max(1000).default(DEFAULTS.topicPartitions)),

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const sequelize = createSequelize(config.DATABASE_URL, logger);
   await migrate(sequelize, migrations, logger);
-  const service = createNotificationsService({ sequelize, logger });
+  const service = createNotificationsService({ sequelize, logger, internalSecret: config.STRANGLER_INTERNAL_SECRET });
   const server = await listen(service.app, config.PORT);
   const messaging = createMessaging({ brokers: config.KAFKA_BROKERS, clientId: 'notifications', logger });
   const consumer = startOrderEventsConsumer({

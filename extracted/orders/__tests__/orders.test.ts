@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { signedDryRun } from '../../../test/harness/internal';
 import { ConfigError } from '../../../lib/config';
 import { freePort } from '../../../lib/net/ports';
 import { loadConfig } from '../src/config';
@@ -187,7 +188,7 @@ describe('orders service: placing and cancelling write the domain event to the o
 
   it('a dry run passes x-strangler-shadow to users and payments, answers for real and keeps no order or event', async () => {
     const before = await counts(s);
-    const res = await request(s.server.url).post('/api/orders').set('x-strangler-shadow', '1').send({ userId: 1, items: ITEMS });
+    const res = await request(s.server.url).post('/api/orders').set(signedDryRun()).send({ userId: 1, items: ITEMS });
     expect(res.status).toBe(201);
     expect(res.body).toEqual(expect.objectContaining({ userId: 1, status: 'paid', totalCents: 3399, items: ITEMS }));
     expect(users.requests.map((r) => r.headers['x-strangler-shadow'])).toEqual(['1']);

@@ -26,6 +26,8 @@ export interface OrdersServiceDeps {
   /** Topic the outbox events are written for (default `shop.orders.events`). */
   topic?: string;
   faults?: OrderFaults;
+  /** Verifies dry runs reaching orders and signs its calls to payments' internal routes. */
+  internalSecret?: string;
 }
 
 export function createOrdersService(deps: OrdersServiceDeps): OrdersServiceApp {
@@ -47,6 +49,7 @@ export function createOrdersService(deps: OrdersServiceDeps): OrdersServiceApp {
       },
     },
     deps.logger,
+    deps.internalSecret,
   );
   const orders = new OrdersService(
     deps.sequelize,
@@ -64,6 +67,7 @@ export function createOrdersService(deps: OrdersServiceDeps): OrdersServiceApp {
       await deps.sequelize.query('SELECT 1');
     },
     routers: [ordersController(orders)],
+    internalSecret: deps.internalSecret,
   });
   return { app, services: { orders }, payments, close: () => payments.shutdown() };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseConfig, port } from '../../../lib/config';
+import { internalSecret } from '../../../lib/http/internal-auth';
 import { brokerList } from '../../../lib/messaging/config';
 
 export const DEFAULTS = {
@@ -30,6 +31,8 @@ const httpUrl = (what: string, fallback: string) =>
 const schema = z.object({
   PORT: port(3102),
   DATABASE_URL: z.string().url('must be a postgres:// URL of the orders database'),
+  /** Shared with the facade: verifies dry runs and internal calls (see lib/http/internal-auth). */
+  STRANGLER_INTERNAL_SECRET: internalSecret(),
   USERS_URL: httpUrl('users service', DEFAULTS.usersUrl),
   USERS_TIMEOUT_MS: int(1, 60_000, DEFAULTS.usersTimeoutMs),
   USERS_RETRIES: int(0, 10, DEFAULTS.usersRetries),

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       },
     },
     topic: config.ORDERS_EVENTS_TOPIC,
+    internalSecret: config.STRANGLER_INTERNAL_SECRET,
   });
   const server = await listen(service.app, config.PORT);
   // Kafka being down never stops orders from being taken: events wait in the outbox until the relay gets through.

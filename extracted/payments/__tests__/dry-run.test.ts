@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { signedCall } from '../../../test/harness/internal';
 import { startTestPaymentsService, type TestPaymentsService } from '../testing';
 import { capture, countRows, expectError, ISO, newOrderId } from './helpers';
 
@@ -53,19 +54,19 @@ describe('payments service: dry run (x-strangler-shadow: 1) answers for real and
   it('POST /internal/payments/:orderId/refund: 200 with the refunded payment, the row stays captured', async () => {
     const orderId = newOrderId();
     const captured = (await capture(s, { orderId, amountCents: 900 })).body;
-    const res = await request(s.server.url).post(`/internal/payments/${orderId}/refund`).set(shadow);
+    const res = await request(s.server.url).post(`/internal/payments/${orderId}/refund`).set(signedCall()).set(shadow);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ...captured, status: 'refunded', updatedAt: expect.stringMatching(ISO) });
     const [rows] = await s.sequelize.query('SELECT status, updated_at FROM payments WHERE order_id = :orderId', { replacements: { orderId } });
     expect(rows).toEqual([{ status: 'captured', updated_at: new Date(captured.updatedAt) }]);
     // And the real refund still works afterwards.
-    expect((await request(s.server.url).post(`/internal/payments/${orderId}/refund`)).body.status).toBe('refunded');
+    expect((await request(s.server.url).post(`/internal/payments/${orderId}/refund`).set(signedCall())).body.status).toBe('refunded');
   });
 
   it('POST /internal/payments/:orderId/refund errors are the real ones', async () => {
     const declined = newOrderId();
     await capture(s, { orderId: declined, amountCents: 500_000 });
-    expectError(await request(s.server.url).post(`/internal/payments/${declined}/refund`).set(shadow), 409, 'not_refundable');
-    expectError(await request(s.server.url).post('/internal/payments/999999999/refund').set(shadow), 404, 'not_found');
+    expectError(await request(s.server.url).post(`/internal/payments/${declined}/refund`).set(signedCall()).set(shadow), 409, 'not_refundable');
+    expectError(await request(s.server.url).post('/internal/payments/999999999/refund').set(signedCall()).set(shadow), 404, 'not_found');
   });
 });

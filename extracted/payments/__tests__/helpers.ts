@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { signedCall } from '../../../test/harness/internal';
 import type { TestPaymentsService } from '../testing';
 
 export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -16,9 +17,13 @@ export const newOrderId = () => (nextOrderId += 1);
 export function capture(
   s: TestPaymentsService,
   body: object,
-  options: { key?: string | null; headers?: Record<string, string> } = {},
+  options: { key?: string | null; headers?: Record<string, string>; unsigned?: boolean } = {},
 ) {
-  const req = request(s.server.url).post('/internal/payments').set(options.headers ?? {});
+  // Signed as the orders service signs its calls, unless the test is about an unsigned one.
+  const req = request(s.server.url)
+    .post('/internal/payments')
+    .set(options.unsigned ? {} : signedCall())
+    .set(options.headers ?? {});
   const key = options.key === undefined ? randomUUID() : options.key;
   return (key === null ? req : req.set('Idempotency-Key', key)).send(body);
 }

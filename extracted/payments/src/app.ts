@@ -12,7 +12,7 @@ export interface PaymentsServiceApp {
   services: { payments: PaymentsService };
 }
 
-export function createPaymentsService(deps: { sequelize: Sequelize; logger: Logger }): PaymentsServiceApp {
+export function createPaymentsService(deps: { sequelize: Sequelize; logger: Logger; internalSecret?: string }): PaymentsServiceApp {
   const payments = new PaymentsService(deps.sequelize, new PaymentsStore(deps.sequelize));
   const app = createServiceApp({
     logger: deps.logger,
@@ -20,6 +20,7 @@ export function createPaymentsService(deps: { sequelize: Sequelize; logger: Logg
       await deps.sequelize.query('SELECT 1');
     },
     routers: [paymentsController(payments), paymentsInternalController(payments)],
+    internalSecret: deps.internalSecret,
   });
   return { app, services: { payments } };
 }

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const sequelize = createSequelize(config.DATABASE_URL, logger);
   await migrate(sequelize, migrations, logger);
-  const service = createPaymentsService({ sequelize, logger });
+  const service = createPaymentsService({ sequelize, logger, internalSecret: config.STRANGLER_INTERNAL_SECRET });
   const server = await listen(service.app, config.PORT);
   logger.info({ url: server.url }, 'payments service listening');
   onShutdown(logger, [() => tracing.shutdown(), () => sequelize.close(), () => server.close()]);

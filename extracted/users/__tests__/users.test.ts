@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { signedDryRun } from '../../../test/harness/internal';
 import { freePort } from '../../../lib/net/ports';
 import { startTestUsersService, type TestUsersService } from '../testing';
 import { startStubOrders, type StubOrders } from './stub-orders';
@@ -141,7 +142,7 @@ describe('users service: orders service unreachable', () => {
 describe('users service: dry run (x-strangler-shadow: 1) answers for real and leaves nothing behind', () => {
   let orders: StubOrders;
   let s: TestUsersService;
-  const shadow = { 'x-strangler-shadow': '1' };
+  const shadow = signedDryRun();
   beforeAll(async () => {
     orders = await startStubOrders();
     s = await startTestUsersService({ orders: { url: orders.url } });
@@ -164,6 +165,20 @@ describe('users service: dry run (x-strangler-shadow: 1) answers for real and le
     expectError(await request(s.server.url).get(`/api/users/${res.body.id}`), 404, 'not_found');
     // The email is still free for a real create.
     expect((await request(s.server.url).post('/api/users').send({ email: 'dry@example.com', name: 'Real' })).status).toBe(201);
+  });
+
+  it('refuses a dry-run header without the facade\'s signature with 401: no answer that looks like a created user', async () => {
+    const before = await countUsers(s);
+    const attempts: Record<string, string>[] = [
+      { 'x-strangler-shadow': '1' },
+      { 'x-strangler-shadow': '1', 'x-request-id': 'forged-1', 'x-strangler-signature': 'A'.repeat(43) },
+      // A genuine signature belongs to its request id only.
+      { ...signedDryRun(), 'x-request-id': 'another-id' },
+    ];
+    for (const headers of attempts) {
+      expectError(await request(s.server.url).post('/api/users').set(headers).send({ email: 'unsigned-dry@example.com', name: 'Nobody' }), 401, 'unauthorized');
+    }
+    expect(await countUsers(s)).toBe(before);
   });
 
   it('POST /api/users with a taken email: still 409 email_taken, nothing changes', async () => {

@@ -18,6 +18,7 @@ export interface UsersServiceDeps {
   logger: Logger;
   /** Where to ask whether a user has orders (DELETE's 409); defaults to the local orders service. */
   orders?: Partial<OrdersClientOptions>;
+  internalSecret?: string;
 }
 
 export function createUsersService(deps: UsersServiceDeps): UsersServiceApp {
@@ -33,6 +34,7 @@ export function createUsersService(deps: UsersServiceDeps): UsersServiceApp {
       await deps.sequelize.query('SELECT 1');
     },
     routers: [usersController(users)],
+    internalSecret: deps.internalSecret,
   });
   return { app, services: { users } };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseConfig, port } from '../../../lib/config';
+import { internalSecret } from '../../../lib/http/internal-auth';
 
 export const DEFAULT_ORDERS_URL = 'http://127.0.0.1:3102';
 export const DEFAULT_ORDERS_TIMEOUT_MS = 2000;
@@ -10,6 +11,8 @@ const unsetIfEmpty = (v: unknown) => (v === '' ? undefined : v);
 const schema = z.object({
   PORT: port(3101),
   DATABASE_URL: z.string().url('must be a postgres:// URL of the users database'),
+  /** Shared with the facade: verifies dry runs and internal calls (see lib/http/internal-auth). */
+  STRANGLER_INTERNAL_SECRET: internalSecret(),
   ORDERS_URL: z.preprocess(unsetIfEmpty, z.string().url('must be the http:// base URL of the orders service').default(DEFAULT_ORDERS_URL)),
   ORDERS_TIMEOUT_MS: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(1).max(60_000).default(DEFAULT_ORDERS_TIMEOUT_MS)),
 });

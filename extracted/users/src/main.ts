@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     sequelize,
     logger,
     orders: { url: config.ORDERS_URL, timeoutMs: config.ORDERS_TIMEOUT_MS },
+    internalSecret: config.STRANGLER_INTERNAL_SECRET,
   });
   const server = await listen(service.app, config.PORT);
   logger.info({ url: server.url, ordersUrl: config.ORDERS_URL }, 'users service listening');

@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import { z } from 'zod';
 import { errorBody } from '../../../lib/http/errors';
 import { registry } from '../../../lib/http/metrics';
-import { errorHandler, requestContext } from '../../../lib/http/middleware';
+import { errorHandler, refuseOptions, requestContext } from '../../../lib/http/middleware';
 import { validate } from '../../../lib/http/validate';
 import type { Logger } from '../../../lib/logger';
 import { adminAuth, requireAdmin } from './auth';
@@ -26,11 +26,14 @@ const diffsQuery = z.object({
  * The dashboard page itself is at /_strangler/ and shows only a login form until then. An Express app: this is not
  * the hot path.
  */
-export function createAdminApp(deps: { status: StatusService; adminToken: string; logger: Logger; stages?: StageActions }): Express {
+export function createAdminApp(deps: { status: StatusService; adminToken: string; logger: Logger; stages?: StageActions; trustProxy?: boolean }): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Behind one trusted proxy (TRUST_PROXY): req.secure and req.ip come from its X-Forwarded-Proto / -For (the last hop).
+  app.set('trust proxy', deps.trustProxy ? 1 : false);
   app.set('etag', false);
   app.use(requestContext(deps.logger));
+  app.use(refuseOptions);
   const router = express.Router();
 
   router.get('/health', async (_req, res) => {

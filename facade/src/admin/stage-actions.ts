@@ -1,5 +1,5 @@
 import type { Plan } from '../../../lib/plan';
-import { HttpCdcClient, type CdcClient } from '../../../lib/stages/cdc-client';
+import type { CdcClient } from '../../../lib/stages/cdc-client';
 import { advance, rollback, type MoveResult, type StageDeps } from '../../../lib/stages/controller';
 import type { GateInputs, PipelineHealth } from '../../../lib/stages/gates';
 import type { UnleashAdminClient } from '../../../lib/unleash/admin-client';
@@ -12,8 +12,7 @@ import type { StatusService } from './status';
 export class StageActions {
   private readonly deps: StageDeps;
 
-  constructor(plan: Plan, unleash: UnleashAdminClient, status: StatusService, cdcUrl?: string) {
-    const cdc: CdcClient | undefined = cdcUrl ? new HttpCdcClient(cdcUrl) : undefined;
+  constructor(plan: Plan, unleash: UnleashAdminClient, status: StatusService, cdc?: CdcClient) {
     this.deps = {
       plan,
       unleash,

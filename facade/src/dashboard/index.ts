@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import { errorBody } from '../../../lib/http/errors';
 import { PROJECT_ROOT } from '../../../lib/project';
-import type { AdminAuth } from '../admin/auth';
+import { clientAddress, tooManyFailures, type AdminAuth } from '../admin/auth';
 import type { StatusService } from '../admin/status';
 import { DASHBOARD_PATH, dashboardPage, loginPage } from './page';
 import { TrafficWindow } from './traffic';
@@ -79,8 +79,10 @@ export function dashboardRoutes(deps: DashboardDeps): { pages: Router; api: Rout
       sendPage(res, 403, loginPage('This login form was sent from another site.'));
       return;
     }
+    if (tooManyFailures(deps.auth, req, res)) return;
     const token = (req.body as { token?: unknown } | undefined)?.token;
     if (!deps.auth.tokenMatches(token)) {
+      deps.auth.failures.fail(clientAddress(req));
       sendPage(res, 401, loginPage('That admin token is not right. Try again.'));
       return;
     }
@@ -94,6 +96,7 @@ export function dashboardRoutes(deps: DashboardDeps): { pages: Router; api: Rout
       res.status(403).json(errorBody('cross_origin', 'logout must come from the dashboard itself'));
       return;
     }
+    deps.auth.revoke(req);
     res.setHeader('set-cookie', deps.auth.clearCookie(req.secure));
     res.setHeader('cache-control', 'no-store');
     res.redirect(303, DASHBOARD_PATH);

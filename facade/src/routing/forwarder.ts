@@ -44,7 +44,7 @@ type HookedRequest = http.IncomingMessage & { [HOOK]?: ResponseHook };
 export class Forwarder {
   private readonly proxy: httpProxy;
 
-  constructor(private readonly timeoutMs: number) {
+  constructor(readonly timeoutMs: number) {
     this.proxy = httpProxy.createProxyServer({ xfwd: true, proxyTimeout: timeoutMs, ws: false });
     this.proxy.on('proxyRes', (proxyRes, req) => {
       const hook = (req as HookedRequest)[HOOK];

@@ -8,38 +8,18 @@ import type { Captured } from '../shadow/compare';
 import type { ShadowContext, Shadower } from '../shadow/shadower';
 import { UpstreamServerError, isOpenBreakerError, type UpstreamBreaker } from '../upstreams/breaker';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
-import { MAX_BODY_BYTES, BodyTooLargeError, declaredTooLarge, hasUndeclaredBody, readBody } from './body';
+import { MAX_BODY_BYTES, BodyTimeoutError, BodyTooLargeError, bodyOnSafeMethod, declaredTooLarge, hasUndeclaredBody, readBody } from './body';
+import { dropForwardedHeaders, MAX_REQUEST_HEADERS, tooManyHeaders } from './headers';
 import { EMPTY_BODY, IncompleteRequestError, type Forwarder, type Upstream } from './forwarder';
 import { ensureRequestId, ensureTraceparent, isSafeMethod, stripStranglerHeaders, userIdOf } from './request-meta';
 import { sendError } from './respond';
+import { checkTarget } from './target';
 
 export interface RoutedContext {
   name: string;
   service: Upstream;
   breaker: UpstreamBreaker;
   shadow: ShadowContext;
-}
-
-/**
- * What the route table must see so that no spelling of a path reaches an upstream the plan did not choose: an
- * absolute-form target (`GET http://host/api/…`) is rewritten to origin-form, repeated slashes are collapsed (the
- * upstream gets the same rewritten target), and matching is case-insensitive like Express's routing in the
- * upstreams. Otherwise `/API/PAYMENTS/1` or `//api/payments/1` would miss a retired context's route and be served
- * by the monolith.
- */
-export function normalizeTarget(req: http.IncomingMessage): string {
-  let url = req.url ?? '/';
-  if (url.charCodeAt(0) !== 47 /* / */ || url.includes('//')) {
-    const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
-    if (absolute) url = url.slice(absolute[0].length) || '/';
-    const q = url.indexOf('?');
-    const path = (q === -1 ? url : url.slice(0, q)).replace(/\/{2,}/g, '/');
-    url = (path.startsWith('/') ? path : `/${path}`) + (q === -1 ? '' : url.slice(q));
-    req.url = url;
-  }
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  return path.toLowerCase();
 }
 
 const TIMING = Symbol('strangler.timing');
@@ -55,6 +35,12 @@ export function answered(res: http.ServerResponse): void {
   (res as Timed)[TIMING] = undefined;
   const upstream = (res.getHeader(HEADER_UPSTREAM) as string | undefined) ?? 'facade';
   recordRequest(timing.context, upstream, res.statusCode, (performance.now() - timing.started) / 1000);
+}
+
+/** Hooks on the monolith leg of a shadowed request: its response, or the error that ended it without one. */
+interface MonolithLeg {
+  onResponse: (proxyRes: http.IncomingMessage) => void;
+  onError: (err: unknown) => void;
 }
 
 export const HEADER_UPSTREAM = 'x-strangler-upstream';
@@ -80,6 +66,8 @@ export class FacadeRouter {
     private readonly outcomes: ServiceOutcomes,
     private readonly logger: Logger,
     private readonly jwtSecret?: string,
+    /** Client-sent `X-Forwarded-*` are passed on (appended to) only behind a trusted proxy; otherwise replaced. */
+    private readonly trustProxy = false,
   ) {
     const entries = [];
     for (const [name, ctx] of Object.entries(plan.contexts)) {
@@ -96,17 +84,30 @@ export class FacadeRouter {
     ensureTraceparent(req);
     res.setHeader('x-request-id', requestId);
 
-    const match = this.routes.match(req.method ?? 'GET', normalizeTarget(req));
+    const target = checkTarget(req);
+    const match = target.ok ? this.routes.match(req.method ?? 'GET', target.path) : undefined;
     const context = match?.value;
     const contextName = context?.name ?? 'none';
     res.setHeader(HEADER_CONTEXT, contextName);
     (res as Timed)[TIMING] = { context: contextName, started };
 
+    const refusal = !target.ok ? target.message : bodyOnSafeMethod(req);
+    if (refusal) {
+      req.resume();
+      this.fail(res, 400, target.ok ? 'body_not_allowed' : 'invalid_target', refusal, { connection: 'close' });
+      return;
+    }
+    if (tooManyHeaders(req)) {
+      req.resume();
+      this.fail(res, 431, 'headers_too_large', `the request has more than ${MAX_REQUEST_HEADERS} header fields`, { connection: 'close' });
+      return;
+    }
     if (declaredTooLarge(req)) {
       req.resume();
       this.fail(res, 413, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
       return;
     }
+    if (!this.trustProxy) dropForwardedHeaders(req);
 
     if (!context) {
       this.toMonolith(req, res, undefined);
@@ -124,17 +125,23 @@ export class FacadeRouter {
     this.toMonolith(req, res, undefined);
   }
 
-  private toMonolith(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined, onResponse?: (r: http.IncomingMessage) => void): void {
+  private toMonolith(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined, leg?: MonolithLeg): void {
     res.setHeader(HEADER_UPSTREAM, 'monolith');
     if (!body && hasUndeclaredBody(req)) {
-      // A chunked body has no declared size: hold it (≤ 1 MB) so the limit holds for every request.
-      readBody(req).then(
-        (b) => this.toMonolith(req, res, b, onResponse),
-        (err) => this.bodyError(res, err),
+      // A chunked body has no declared size: hold it (≤ 1 MB, ≤ the upstream timeout) so the limits hold for every request.
+      readBody(req, this.forwarder.timeoutMs).then(
+        (b) => this.toMonolith(req, res, b, leg),
+        (err) => {
+          leg?.onError(err);
+          this.bodyError(res, err);
+        },
       );
       return;
     }
-    this.forwarder.forward(req, res, this.monolith, { body, onResponse }, (err) => this.upstreamError(res, 'monolith', err));
+    this.forwarder.forward(req, res, this.monolith, { body, onResponse: leg?.onResponse }, (err) => {
+      leg?.onError(err);
+      this.upstreamError(res, 'monolith', err);
+    });
   }
 
   private toService(req: http.IncomingMessage, res: http.ServerResponse, context: RoutedContext, retired: boolean): void {
@@ -204,7 +211,8 @@ export class FacadeRouter {
   private async shadowed(req: http.IncomingMessage, res: http.ServerResponse, context: RoutedContext, route: string, requestId: string): Promise<void> {
     let body: Buffer;
     try {
-      body = req.method === 'GET' || req.method === 'HEAD' ? EMPTY_BODY : await readBody(req);
+      // A GET or HEAD with a body never gets here (refused in handle).
+      body = req.method === 'GET' || req.method === 'HEAD' ? EMPTY_BODY : await readBody(req, this.forwarder.timeoutMs);
     } catch (err) {
       this.bodyError(res, err);
       return;
@@ -218,7 +226,8 @@ export class FacadeRouter {
     monolithAnswer.catch(() => undefined);
     // Snapshot what the service must see before http-proxy adds its x-forwarded-* headers.
     const headers = { ...req.headers };
-    this.toMonolith(req, res, body, (proxyRes) => tapResponse(proxyRes).then(answered, failed));
+    // Every way the monolith leg can end settles its answer, or the shadow slot it holds would never be given back.
+    this.toMonolith(req, res, body, { onResponse: (proxyRes) => tapResponse(proxyRes).then(answered, failed), onError: failed });
     // 'close' also follows a normal finish (on the next tick, before the capture's promise settles).
     res.once('close', () => {
       if (!res.writableFinished) failed(new Error('client went away'));
@@ -238,6 +247,7 @@ export class FacadeRouter {
 
   private bodyError(res: http.ServerResponse, err: unknown): void {
     if (err instanceof BodyTooLargeError) this.fail(res, 413, 'payload_too_large', err.message, { connection: 'close' });
+    else if (err instanceof BodyTimeoutError) this.fail(res, 408, 'request_timeout', err.message, { connection: 'close' });
     else this.fail(res, 400, 'invalid_body', 'the request body could not be read');
   }
 

@@ -1,7 +1,8 @@
 import type http from 'node:http';
-import type { Logger } from '../../../lib/logger';
+import { redactUrl, type Logger } from '../../../lib/logger';
 import type { ShadowRules } from '../../../lib/plan';
 import { SHADOW_HEADER } from '../../../lib/http/dry-run';
+import { internalHeaders } from '../../../lib/http/internal-auth';
 import { recordShadow } from '../metrics';
 import type { Upstream } from '../routing/forwarder';
 import { sendCopy } from './capture';
@@ -51,7 +52,7 @@ export class Shadower {
     private readonly monolith: Upstream,
     private readonly store: DiffStore,
     private readonly logger: Logger,
-    private readonly options: { concurrency: number; timeoutMs: number; readDelayMs: number },
+    private readonly options: { concurrency: number; timeoutMs: number; readDelayMs: number; internalSecret?: string },
   ) {}
 
   /** Whether a mirror may start now; a full pipe skips (and counts) rather than queueing behind slow services. */
@@ -67,7 +68,7 @@ export class Shadower {
     this.inflight += 1;
     const { context } = request;
     const safe = request.method === 'GET' || request.method === 'HEAD';
-    const toService = () => sendCopy(context.service, request.method, request.path, request.headers, request.body, { [SHADOW_HEADER]: '1', 'x-request-id': request.requestId }, this.options.timeoutMs);
+    const toService = () => sendCopy(context.service, request.method, request.path, request.headers, request.body, { [SHADOW_HEADER]: '1', ...internalHeaders(this.options.internalSecret, request.requestId) }, this.options.timeoutMs);
     const toMonolith = () => sendCopy(this.monolith, request.method, request.path, request.headers, request.body, {}, this.options.timeoutMs);
     // A write is mirrored at once, so the service's dry run sees the state the monolith's write saw (before the
     // forward pipeline brings the monolith's own result over). A read is mirrored once the monolith has answered.
@@ -82,7 +83,7 @@ export class Shadower {
         if (again.status === 'fulfilled' && again.value) {
           this.noise.observe(request.route, m.value, again.value, { rules: context.rules, route: request.route, method: request.method });
         }
-        const where = { context: context.name, route: request.route, method: request.method, path: redactQuery(request.path, context.redact), requestId: request.requestId };
+        const where = { context: context.name, route: request.route, method: request.method, path: redactUrl(redactQuery(request.path, context.redact)), requestId: request.requestId };
         if (s.status !== 'fulfilled') {
           recordShadow(context.name, 'error');
           this.store.count(context.name, request.route, 'error');

@@ -1,6 +1,7 @@
 import { Router, type Express } from 'express';
 import { z } from 'zod';
 import { createServiceApp } from '../../../lib/http/app';
+import { controlApi } from '../../../lib/http/control-api';
 import { HttpError } from '../../../lib/http/errors';
 import { validate } from '../../../lib/http/validate';
 import type { Logger } from '../../../lib/logger';
@@ -21,9 +22,15 @@ const toHttp = (err: unknown): never => {
 
 /**
  * The worker's REST API, in the spirit of Kafka Connect's (`GET /pipelines` ≈ `GET /connectors`): what the CLI,
- * the facade's status and the dashboard read, and what stage changes call.
+ * the facade's status and the dashboard read, and what stage changes call. Every route but `/health` needs the admin
+ * token and a local (or configured) `Host`; POSTs need `application/json` (lib/http/control-api).
  */
-export function createWorkerApp(worker: CdcWorker, registry: PipelineRegistry, logger: Logger): Express {
+export function createWorkerApp(
+  worker: CdcWorker,
+  registry: PipelineRegistry,
+  logger: Logger,
+  access: { adminToken: string; allowedHosts?: string[] },
+): Express {
   const router = Router();
   router.get('/pipelines', async (_req, res) => {
     res.json({ items: await worker.pipelines() });
@@ -45,5 +52,10 @@ export function createWorkerApp(worker: CdcWorker, registry: PipelineRegistry, l
     const body = validate(reconcileBody, req.body ?? {});
     res.json(await worker.reconcile(String(req.params.context), { limit: body.limit }).catch(toHttp));
   });
-  return createServiceApp({ logger, routers: [router], health: () => registry.ping() });
+  return createServiceApp({
+    logger,
+    routers: [router],
+    health: () => registry.ping(),
+    guard: controlApi({ token: access.adminToken, allowedHosts: access.allowedHosts, openPaths: ['/health'] }),
+  });
 }

@@ -7,6 +7,10 @@ const schema = z.object({
   CDC_DATABASE_URL: z.string().url('must be a postgres:// URL of the CDC worker database'),
   KAFKA_BROKERS: z.string().min(1, 'must list the Kafka brokers, e.g. 127.0.0.1:9092'),
   STRANGLER_PLAN: optionalString(),
+  /** Every route but /health needs it as `Authorization: Bearer …` (the CLI and the facade send it). */
+  STRANGLER_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters (the same admin token as the facade)'),
+  /** Host names, comma-separated, that may be in `Host` besides 127.0.0.1 and localhost (e.g. `cdc` in compose). */
+  CDC_ALLOWED_HOSTS: optionalString().transform((v) => (v ? v.split(',').map((h) => h.trim()).filter(Boolean) : [])),
 });
 
 export type CdcWorkerConfig = z.infer<typeof schema>;

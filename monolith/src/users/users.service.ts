@@ -1,5 +1,6 @@
 import { Op, UniqueConstraintError, type Sequelize } from 'sequelize';
 import { HttpError, notFound } from '../../../lib/http/errors';
+import { emailLookupKey } from '../../../lib/text/email';
 import type { Models, User } from '../db/models';
 
 export interface UserDto {
@@ -40,7 +41,7 @@ export class UsersService {
     const where: Record<string | symbol, unknown> = {};
     if (q.cursor) where.id = { [Op.gt]: Number(q.cursor) };
     const rows = await this.models.User.findAll({
-      where: q.email === undefined ? where : { ...where, [Op.and]: [this.sequelize.where(this.sequelize.fn('lower', this.sequelize.col('email')), q.email.trim().toLowerCase())] },
+      where: q.email === undefined ? where : { ...where, [Op.and]: [this.sequelize.where(this.sequelize.fn('lower', this.sequelize.col('email')), emailLookupKey(q.email))] },
       order: [['id', 'ASC']],
       limit: q.limit + 1,
     });

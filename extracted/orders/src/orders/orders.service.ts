@@ -64,7 +64,9 @@ export class OrdersService {
     const capture: { orderId?: number; outcome: CaptureOutcome } = { outcome: 'unknown' };
     try {
       return await unitOfWork(this.sequelize, ctx.dryRun, async (transaction) => {
-        const order = await this.store.create({ userId: input.userId, status: 'pending', totalCents, items: input.items }, transaction);
+        // A dry run's id must be one payments has never seen, extracted or not (see migration 0002).
+        const dryRunId = ctx.dryRun ? { id: await this.store.nextDryRunId(transaction) } : {};
+        const order = await this.store.create({ ...dryRunId, userId: input.userId, status: 'pending', totalCents, items: input.items }, transaction);
         capture.orderId = order.id;
         const payment = await this.payments.capture(order.id, totalCents, ctx.forwardHeaders);
         capture.outcome = payment.status;

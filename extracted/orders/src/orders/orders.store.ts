@@ -27,7 +27,7 @@ export class Order extends Model<InferAttributes<Order>, InferCreationAttributes
 export class OrdersStore {
   private readonly Order: typeof Order;
 
-  constructor(sequelize: Sequelize) {
+  constructor(private readonly sequelize: Sequelize) {
     // A subclass per instance keeps Sequelize's static state per database (several services in one test process).
     this.Order = class extends Order {};
     this.Order.init(
@@ -53,8 +53,14 @@ export class OrdersStore {
     );
   }
 
-  create(input: { userId: number; status: OrderStatus; totalCents: number; items: OrderItem[] }, transaction: Transaction): Promise<Order> {
+  create(input: { id?: number; userId: number; status: OrderStatus; totalCents: number; items: OrderItem[] }, transaction: Transaction): Promise<Order> {
     return this.Order.create(input, { transaction });
+  }
+
+  /** An id no real order has or will have (migration 0002): for a dry run's order. */
+  async nextDryRunId(transaction: Transaction): Promise<number> {
+    const [rows] = await this.sequelize.query("SELECT nextval('orders_dry_run_id_seq')::int AS id", { transaction });
+    return (rows[0] as { id: number }).id;
   }
 
   findById(id: number, options: { transaction?: Transaction; forUpdate?: boolean } = {}): Promise<Order | null> {

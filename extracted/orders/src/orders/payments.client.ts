@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import CircuitBreaker from 'opossum';
 import { Gauge } from 'prom-client';
+import { internalHeaders } from '../../../../lib/http/internal-auth';
 import { registry } from '../../../../lib/http/metrics';
 import type { Logger } from '../../../../lib/logger';
 import { exchange, TransientUpstreamError, UpstreamUnavailableError, withRetries, type ExchangeInit, type UpstreamResponse } from './upstream';
@@ -60,6 +62,8 @@ export class PaymentsClient {
   constructor(
     private readonly options: PaymentsClientOptions,
     logger: Logger,
+    /** Payments' internal routes take only calls signed with the shared secret. */
+    private readonly internalSecret?: string,
   ) {
     this.base = options.url.replace(/\/+$/, '');
     // 4xx answers resolve (payments answered); only refused, reset, timed-out and 5xx calls count as failures.
@@ -136,6 +140,8 @@ export class PaymentsClient {
   private async call(path: string, init: ExchangeInit, retries = this.options.retries): Promise<UpstreamResponse> {
     // Open: fail before anything is sent. Half-open lets exactly one probe through (opossum decides in fire()).
     this.assertNotOpen();
+    const requestId = init.headers['x-request-id'] ?? randomUUID();
+    init = { ...init, headers: { ...init.headers, ...internalHeaders(this.internalSecret, requestId) } };
     let maybeDelivered = false;
     const attempt = async () => {
       try {

@@ -9,10 +9,10 @@ export const DECLINE_ABOVE_CENTS = 100_000;
 
 export const listPaymentsQuery = z.object({ orderId: z.coerce.number().int().min(1).max(2_147_483_647) });
 
+/** The decline line is the provider's rule, not the caller's: a `limitCents` in the body is ignored like any unknown key. */
 export const captureBody = z.object({
   orderId: id,
   amountCents: cents,
-  limitCents: cents.default(DECLINE_ABOVE_CENTS),
 });
 
 export type CaptureInput = z.infer<typeof captureBody>;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { UniqueConstraintError, type Sequelize } from 'sequelize';
 import { unitOfWork } from '../../../../lib/db/unit-of-work';
 import { HttpError, notFound } from '../../../../lib/http/errors';
-import type { CaptureInput } from './payments.schema';
+import { DECLINE_ABOVE_CENTS, type CaptureInput } from './payments.schema';
 import type { Payment, PaymentsStore } from './payments.store';
 
 export interface PaymentDto {
@@ -23,11 +23,11 @@ export interface CaptureResult {
 const toDto = (p: Payment): PaymentDto => ({ id: p.id, orderId: p.orderId, amountCents: p.amountCents, status: p.status, createdAt: p.createdAt, updatedAt: p.updatedAt });
 
 /**
- * What a key is bound to: the request after validation and defaults, so `limitCents` omitted and `limitCents`
- * sent as the default are the same request.
+ * What a key is bound to: the request after validation. The limit stays in the hash (it once was a field, with this
+ * default), so keys stored before keep matching their retries.
  */
 const fingerprint = (input: CaptureInput): string =>
-  createHash('sha256').update(JSON.stringify([input.orderId, input.amountCents, input.limitCents])).digest('hex');
+  createHash('sha256').update(JSON.stringify([input.orderId, input.amountCents, DECLINE_ABOVE_CENTS])).digest('hex');
 
 export class PaymentsService {
   constructor(
@@ -35,7 +35,7 @@ export class PaymentsService {
     private readonly store: PaymentsStore,
   ) {}
 
-  /** The simulated provider captures up to `limitCents` and declines above it. At most one payment per key and per order. */
+  /** The simulated provider captures up to DECLINE_ABOVE_CENTS and declines above it. At most one payment per key and per order. */
   capture(key: string, input: CaptureInput, dryRun: boolean): Promise<CaptureResult> {
     const requestHash = fingerprint(input);
     return unitOfWork(this.sequelize, dryRun, async (transaction) => {
@@ -49,7 +49,7 @@ export class PaymentsService {
         if (!first) throw new Error(`idempotency key ${key} points at missing payment ${seen.paymentId}`);
         return { payment: toDto(first), replayed: true };
       }
-      const status = input.amountCents > input.limitCents ? 'declined' : 'captured';
+      const status = input.amountCents > DECLINE_ABOVE_CENTS ? 'declined' : 'captured';
       let payment: Payment;
       try {
         payment = await this.store.create({ orderId: input.orderId, amountCents: input.amountCents, status }, transaction);

@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { normalizeEmail } from '../../../../lib/text/email';
 
 // Byte-for-byte the monolith's validation: the contract includes which inputs are rejected.
 const email = z
   .string()
   .trim()
   .max(320)
-  .regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'must be an email address');
+  .regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'must be an email address')
+  .transform(normalizeEmail);
 const name = z.string().trim().min(1, 'must not be empty').max(200);
 
 export const createUserBody = z.object({ email, name });

@@ -1,6 +1,7 @@
 import { UniqueConstraintError, type Sequelize } from 'sequelize';
 import { unitOfWork } from '../../../../lib/db/unit-of-work';
 import { HttpError, notFound } from '../../../../lib/http/errors';
+import { emailLookupKey } from '../../../../lib/text/email';
 import type { OrdersClient } from './orders.client';
 import type { CreateUserInput, ListUsersQuery, UpdateUserInput } from './users.schema';
 import type { User, UsersStore } from './users.store';
@@ -55,7 +56,7 @@ export class UsersService {
   async list(q: ListUsersQuery): Promise<{ items: UserDto[]; nextCursor: string | null }> {
     const rows = await this.store.page({
       afterId: q.cursor === undefined ? undefined : Number(q.cursor),
-      emailLower: q.email === undefined ? undefined : q.email.trim().toLowerCase(),
+      emailLower: q.email === undefined ? undefined : emailLookupKey(q.email),
       take: q.limit + 1,
     });
     const page = rows.slice(0, q.limit);

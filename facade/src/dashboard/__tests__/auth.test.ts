@@ -104,10 +104,11 @@ describe('dashboard login, session cookie and CSRF rules', () => {
   it('rejects forged, tampered and expired cookies', async () => {
     const cookie = cookieOf(await login(TEST_ADMIN_TOKEN));
     const [, value] = cookie.split('=');
-    const [expires, mac] = value.split('.');
+    const [expires, nonce, mac] = value.split('.');
     const status = (c: string) => request(facade.url).get('/_strangler/status').set('cookie', c).then((r) => r.status);
-    expect(await status(`strangler_session=${Number(expires) + 60}.${mac}`)).toBe(401);
-    expect(await status(`strangler_session=${expires}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`)).toBe(401);
+    expect(await status(`strangler_session=${Number(expires) + 60}.${nonce}.${mac}`)).toBe(401);
+    expect(await status(`strangler_session=${expires}.${nonce.slice(0, -1)}${nonce.endsWith('A') ? 'B' : 'A'}.${mac}`)).toBe(401);
+    expect(await status(`strangler_session=${expires}.${nonce}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`)).toBe(401);
     expect(await status(`strangler_session=${TEST_ADMIN_TOKEN}`)).toBe(401);
     const otherToken = adminAuth('another-token-0123456789').sessionCookie(false).split(';')[0];
     expect(await status(otherToken)).toBe(401);

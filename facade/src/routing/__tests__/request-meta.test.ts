@@ -50,22 +50,3 @@ describe('request metadata on the hot path', () => {
     expect(userIdOf(fakeRequest({ authorization: `Bearer ${jwt({ sub: 'alice' }, secret, 'none')}` }), secret)).toBeUndefined();
   });
 });
-
-describe('request target normalisation', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { normalizeTarget } = require('../router') as typeof import('../router');
-  const target = (url: string) => {
-    const req = { url } as IncomingMessage;
-    return { match: normalizeTarget(req), forwarded: req.url };
-  };
-
-  it('leaves an ordinary path alone and matches it lower-case', () => {
-    expect(target('/api/Users/1?email=Ada@Example.com')).toEqual({ match: '/api/users/1', forwarded: '/api/Users/1?email=Ada@Example.com' });
-  });
-
-  it('rewrites absolute-form targets and repeated slashes, for matching and for the upstream alike', () => {
-    expect(target('http://evil.example/api/payments/1')).toEqual({ match: '/api/payments/1', forwarded: '/api/payments/1' });
-    expect(target('//api//payments/1?next=http://x')).toEqual({ match: '/api/payments/1', forwarded: '/api/payments/1?next=http://x' });
-    expect(target('http://evil.example')).toEqual({ match: '/', forwarded: '/' });
-  });
-});

@@ -15,6 +15,8 @@ import { CdcWorker } from '../worker';
 
 jest.setTimeout(120_000);
 
+const TOKEN = 'test-cdc-admin-token-0123456789';
+
 describeWithKafka('CDC worker: extraction, both directions, read-your-writes, reconcile', () => {
   let monolith: TestMonolith;
   let users: TestUsersService;
@@ -34,7 +36,7 @@ describeWithKafka('CDC worker: extraction, both directions, read-your-writes, re
     plan.contexts.users.service.database = users.db.url;
     registry = await PipelineRegistry.open(cdcDb.url);
     worker = new CdcWorker(plan, withDatabase(cdcDb.url, 'postgres'), testKafkaBrokers(), registry, createLogger('cdc', 'silent'));
-    server = await listen(createWorkerApp(worker, registry, createLogger('cdc', 'silent')), 0);
+    server = await listen(createWorkerApp(worker, registry, createLogger('cdc', 'silent'), { adminToken: TOKEN, allowedHosts: ['cdc'] }), 0);
     m = new Pool({ connectionString: monolith.db.url, max: 2 });
     s = new Pool({ connectionString: users.db.url, max: 2 });
   });
@@ -48,29 +50,34 @@ describeWithKafka('CDC worker: extraction, both directions, read-your-writes, re
     await Promise.all([monolith?.stop(), users?.stop(), cdcDb?.drop()]);
   });
 
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  /** As the CLI and the facade call it: the admin token, and JSON bodies (`{}` when there are no options). */
+  const post = (path: string) => request(server.url).post(path).set(auth).send({});
+  const get = (path: string) => request(server.url).get(path).set(auth);
+
   const count = async (pool: Pool, sql: string) => Number((await pool.query(sql)).rows[0].n);
 
   it('extract: disjoint ids, snapshot applied, forward pipeline streaming', async () => {
-    const res = await request(server.url).post('/contexts/users/extract');
+    const res = await post('/contexts/users/extract');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ name: 'users-forward', context: 'users', direction: 'forward' });
-    const sync = await request(server.url).post('/contexts/users/sync').send({ direction: 'forward', timeoutMs: 20_000 });
+    const sync = await post('/contexts/users/sync').send({ direction: 'forward', timeoutMs: 20_000 });
     expect(sync.body.caughtUp).toBe(true);
     expect(await count(s, 'SELECT count(*) AS n FROM users')).toBe(50);
     expect((await s.query("SELECT full_name FROM users WHERE email = 'seed7@example.com'")).rows[0].full_name).toBe('Seed 7');
-    const list = await request(server.url).get('/pipelines');
+    const list = await get('/pipelines');
     expect(list.body.items).toEqual([expect.objectContaining({ name: 'users-forward', state: 'streaming' })]);
   });
 
   it('read-your-writes: a write in the monolith is applied in the service when sync returns', async () => {
     await m.query("INSERT INTO users (email, name) VALUES ('fresh@example.com', 'Fresh')");
-    const sync = await request(server.url).post('/contexts/users/sync').send({ direction: 'forward', timeoutMs: 20_000 });
+    const sync = await post('/contexts/users/sync').send({ direction: 'forward', timeoutMs: 20_000 });
     expect(sync.body).toMatchObject({ caughtUp: true, lsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/) });
     expect(await count(s, "SELECT count(*) AS n FROM users WHERE email = 'fresh@example.com'")).toBe(1);
   });
 
   it('both directions at once: no loop, no id collision, both sides equal', async () => {
-    await request(server.url).post('/contexts/users/reverse').expect(200);
+    await post('/contexts/users/reverse').expect(200);
     // Writes on both sides at once: the service's ids come from its own range.
     await Promise.all([
       m.query("INSERT INTO users (email, name) SELECT 'm' || g || '@example.com', 'M ' || g FROM generate_series(1, 200) g"),
@@ -78,8 +85,8 @@ describeWithKafka('CDC worker: extraction, both directions, read-your-writes, re
     ]);
     await s.query("UPDATE users SET full_name = 'Renamed in the service' WHERE email = 'seed3@example.com'");
     await eventually(async () => {
-      const f = await request(server.url).post('/contexts/users/sync').send({ direction: 'forward', timeoutMs: 10_000 });
-      const r = await request(server.url).post('/contexts/users/sync').send({ direction: 'reverse', timeoutMs: 10_000 });
+      const f = await post('/contexts/users/sync').send({ direction: 'forward', timeoutMs: 10_000 });
+      const r = await post('/contexts/users/sync').send({ direction: 'reverse', timeoutMs: 10_000 });
       expect([f.body.caughtUp, r.body.caughtUp]).toEqual([true, true]);
       expect(await count(m, 'SELECT count(*) AS n FROM users')).toBe(451);
       expect(await count(s, 'SELECT count(*) AS n FROM users')).toBe(451);
@@ -87,12 +94,12 @@ describeWithKafka('CDC worker: extraction, both directions, read-your-writes, re
     expect(await count(s, 'SELECT count(*) AS n FROM users WHERE id >= 1000000000')).toBe(200);
     expect(await count(m, 'SELECT count(*) AS n FROM users WHERE id >= 1000000000')).toBe(200);
     expect((await m.query("SELECT name FROM users WHERE email = 'seed3@example.com'")).rows[0].name).toBe('Renamed in the service');
-    const rec = await request(server.url).post('/contexts/users/reconcile');
+    const rec = await post('/contexts/users/reconcile');
     expect(rec.body).toMatchObject({ clean: true, summary: expect.stringContaining('reconcile clean') });
 
     // No ping-pong: once quiet, the pipelines stop moving.
     const applied = async () => {
-      const { body } = await request(server.url).get('/pipelines');
+      const { body } = await get('/pipelines');
       return body.items.map((p: { sink: { applied: number } }) => p.sink.applied);
     };
     const before = await applied();
@@ -113,7 +120,7 @@ describeWithKafka('CDC worker: extraction, both directions, read-your-writes, re
     try {
       // Until one pass has caught changes in flight (or this test would prove nothing), at most five passes.
       while (results.length < 5 && !results.some((r) => r.inFlight > 0)) {
-        const rec = await request(server.url).post('/contexts/users/reconcile').send({ limit: 5 });
+        const rec = await post('/contexts/users/reconcile').send({ limit: 5 });
         expect(rec.status).toBe(200);
         const inFlight = rec.body.tables.reduce((n: number, t: { inFlight?: number }) => n + (t.inFlight ?? 0), 0);
         results.push({ clean: rec.body.clean, summary: rec.body.summary, inFlight });
@@ -128,21 +135,61 @@ describeWithKafka('CDC worker: extraction, both directions, read-your-writes, re
   });
 
   it('refuses a bad reconcile limit with a 400 naming the field', async () => {
-    const res = await request(server.url).post('/contexts/users/reconcile').send({ limit: -1 });
+    const res = await post('/contexts/users/reconcile').send({ limit: -1 });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toMatch(/limit/);
   });
 
   it('reconcile finds a row changed behind the pipeline\'s back', async () => {
     await s.query("SELECT pg_logical_emit_message(true, 'strangler.sink', 'users-forward'); UPDATE users SET full_name = 'Tampered' WHERE email = 'seed9@example.com'");
-    const rec = await request(server.url).post('/contexts/users/reconcile');
+    const rec = await post('/contexts/users/reconcile');
     expect(rec.body.clean).toBe(false);
     expect(rec.body.summary).toMatch(/users: 0 missing, 0 extra, 1 different/);
   });
 
   it('unknown contexts are 404', async () => {
-    const res = await request(server.url).post('/contexts/nope/extract');
+    const res = await post('/contexts/nope/extract');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
+  });
+
+  it('every route but /health needs the admin token, a local or configured Host, and JSON on POSTs', async () => {
+    const routes: [string, string][] = [
+      ['GET', '/pipelines'],
+      ['GET', '/pipelines/users-forward'],
+      ['GET', '/metrics'],
+      ['POST', '/contexts/users/extract'],
+      ['POST', '/contexts/users/reverse'],
+      ['POST', '/contexts/users/sync'],
+      ['POST', '/contexts/users/reconcile'],
+    ];
+    const refusals: string[] = [];
+    const expectRefused = (what: string, res: request.Response, status: number, code: string) => {
+      if (res.status !== status || res.body?.error?.code !== code) refusals.push(`${what}: ${res.status} ${res.text.slice(0, 80)}`);
+    };
+    for (const [method, path] of routes) {
+      const call = () => (method === 'GET' ? request(server.url).get(path) : request(server.url).post(path));
+      expectRefused(`${method} ${path} without a token`, await call().send(method === 'POST' ? {} : undefined), 401, 'unauthorized');
+      // DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 still says Host: evil.example.
+      expectRefused(`${method} ${path} from evil.example`, await call().set(auth).set('host', 'evil.example:8083').send(method === 'POST' ? {} : undefined), 403, 'host_not_allowed');
+      if (method === 'POST') {
+        // What a cross-site form or a no-preflight fetch can send: no body, or a body that is not application/json.
+        expectRefused(`${method} ${path} without a body`, await call().set(auth), 415, 'unsupported_media_type');
+        expectRefused(`${method} ${path} as text/plain`, await call().set(auth).set('content-type', 'text/plain').send('{}'), 415, 'unsupported_media_type');
+        expectRefused(`${method} ${path} as a form`, await call().set(auth).type('form').send({ direction: 'forward' }), 415, 'unsupported_media_type');
+      }
+    }
+    expect(refusals).toEqual([]);
+    expect((await request(server.url).get('/health')).status).toBe(200);
+    expect((await get('/pipelines').set('host', 'cdc:8083')).status).toBe(200);
+    expect((await get('/pipelines').set('host', `localhost:${server.port}`)).status).toBe(200);
+  });
+
+  it('answers 429 with Retry-After after too many wrong tokens from one address, the right one included', async () => {
+    for (let i = 0; i < 10; i++) expect((await request(server.url).get('/pipelines').set('authorization', `Bearer wrong-${i}`)).status).toBe(401);
+    const limited = await get('/pipelines');
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('too_many_attempts');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
   });
 });
