@@ -13,6 +13,8 @@ import { NoFlags, UnleashFlags, type Flags } from './flags/flag-source';
 import { recordBreaker, recordStage } from './metrics';
 import { Forwarder, upstream } from './routing/forwarder';
 import { FacadeRouter, type RoutedContext } from './routing/router';
+import { StickyUsers } from './routing/sticky';
+import { ViolationWatch } from './shadow/violations';
 import { DiffStore } from './shadow/diff-store';
 import { Shadower, shadowContext } from './shadow/shadower';
 import { UpstreamBreaker } from './upstreams/breaker';
@@ -27,6 +29,8 @@ export interface Facade {
   shadower: Shadower;
   outcomes: ServiceOutcomes;
   autoRollback?: AutoRollback;
+  /** Present when the facade knows the CDC worker (STRANGLER_CDC_URL). */
+  violations?: ViolationWatch;
   stop(): Promise<void>;
 }
 
@@ -70,7 +74,8 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
   const store = await DiffStore.open(config.FACADE_DATABASE_URL, logger);
   const forwarder = new Forwarder(config.UPSTREAM_TIMEOUT_MS);
   const shadower = new Shadower(monolith, store, logger, { concurrency: config.SHADOW_CONCURRENCY, timeoutMs: config.SHADOW_TIMEOUT_MS, readDelayMs: config.SHADOW_READ_DELAY_MS });
-  const router = new FacadeRouter(plan, contexts, monolith, flags, forwarder, shadower, outcomes, logger, config.JWT_SECRET);
+  const sticky = new StickyUsers(plan.stickiness, { jwtSecret: config.JWT_SECRET, logger });
+  const router = new FacadeRouter(plan, contexts, monolith, flags, forwarder, shadower, outcomes, logger, sticky);
   const health = new UpstreamHealthChecker([monolith, ...[...contexts.values()].map((c) => c.service)]);
   const autoRollback =
     config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
@@ -78,7 +83,9 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
       : undefined;
   autoRollback?.start();
   const cdc = config.STRANGLER_CDC_URL ? new HttpCdcClient(config.STRANGLER_CDC_URL) : undefined;
-  const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback, cdc);
+  const violations = cdc ? new ViolationWatch(cdc, contexts, logger, config.WRITE_GUARD_POLL_MS) : undefined;
+  violations?.start();
+  const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback, cdc, { sticky, violations });
   const stages =
     config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
       ? new StageActions(plan, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), status, config.STRANGLER_CDC_URL)
@@ -105,8 +112,11 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     shadower,
     outcomes,
     autoRollback,
+    violations,
     async stop() {
       autoRollback?.stop();
+      violations?.stop();
+      sticky.close();
       await server.close();
       forwarder.close();
       for (const c of contexts.values()) {
