@@ -124,7 +124,7 @@ const stickySource = closed({
 
 const stickiness = closed({
   from: z.array(stickySource).min(1, 'list at least one source, e.g. - header: x-user-id'),
-  /** Without a user: `address` keeps a client on one side by its address; `none` decides per request. */
+  /** Without a user: `address` keeps a client on one side by its address; `none` leaves it on the monolith in canary. */
   fallback: z.enum(['address', 'none']).default('none'),
 });
 
