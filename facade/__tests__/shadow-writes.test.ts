@@ -152,4 +152,16 @@ describeWithKafka('shadow writes: reads only by default, dry runs verified by th
       expect.arrayContaining([expect.objectContaining({ gate: 'writes.violations', pass: false, detail: expect.stringContaining('refused by the write guard') })]),
     );
   });
+
+  it('a rollback that bypasses the stage controller (the automatic one, a flip in Unleash) arms the guard again', async () => {
+    const admin = new UnleashAdminClient({ url: unleash.url, adminToken: unleash.adminToken });
+    const armed = async () => (await request(workerServer.url).get('/guards').expect(200)).body.items.find((g: { context: string }) => g.context === 'users').tables[0].armed;
+    await request(workerServer.url).post('/contexts/users/reverse').expect(200);
+    expect(await armed()).toBe(false);
+    await applyStage(admin, 'users', 'canary', 50);
+    await eventually(() => expect(dryRun.facade.flags.state('users').stage).toBe('canary'), 5_000, 50);
+    expect(await armed()).toBe(false);
+    await applyStage(admin, 'users', 'shadow');
+    await eventually(async () => expect(await armed()).toBe(true), 5_000);
+  });
 });

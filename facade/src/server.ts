@@ -55,6 +55,8 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     contexts.set(name, { name, service, breaker, shadow: shadowContext(name, service, ctx.shadow, ctx.routes.map((r) => r.source)) });
   }
 
+  const cdc = config.STRANGLER_CDC_URL ? new HttpCdcClient(config.STRANGLER_CDC_URL) : undefined;
+  const violations = cdc ? new ViolationWatch(cdc, contexts, logger, config.WRITE_GUARD_POLL_MS) : undefined;
   const flags: Flags = config.UNLEASH_URL
     ? new UnleashFlags(Object.keys(plan.contexts), {
         url: config.UNLEASH_URL,
@@ -68,6 +70,7 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     for (const name of contexts.keys()) {
       const s = flags.state(name);
       recordStage(name, s.stage, s.percent);
+      violations?.stageChanged(name, s.stage);
     }
   });
 
@@ -82,8 +85,6 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
       ? new AutoRollback(plan, flags, outcomes, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), logger)
       : undefined;
   autoRollback?.start();
-  const cdc = config.STRANGLER_CDC_URL ? new HttpCdcClient(config.STRANGLER_CDC_URL) : undefined;
-  const violations = cdc ? new ViolationWatch(cdc, contexts, logger, config.WRITE_GUARD_POLL_MS) : undefined;
   violations?.start();
   const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback, cdc, { sticky, violations });
   const stages =

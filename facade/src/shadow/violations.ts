@@ -1,5 +1,7 @@
 import type { Logger } from '../../../lib/logger';
+import type { Stage } from '../../../lib/plan';
 import type { CdcClient, GuardStatus } from '../../../lib/stages/cdc-client';
+import { REARM_GRACE_MS } from '../../../lib/stages/controller';
 import type { ShadowContext } from './shadower';
 
 /**
@@ -9,6 +11,7 @@ import type { ShadowContext } from './shadower';
  */
 export class ViolationWatch {
   private readonly last = new Map<string, GuardStatus>();
+  private readonly stages = new Map<string, Stage>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
 
@@ -52,6 +55,18 @@ export class ViolationWatch {
       this.polling = undefined;
     });
     return this.polling;
+  }
+
+  /**
+   * Back in shadow by any way — the facade's automatic rollback or a flag flipped in Unleash, which do not go through
+   * the stage controller — mirrored writes must be dry runs again: arm the guard (after the same grace as a rollback).
+   */
+  stageChanged(context: string, stage: Stage): void {
+    const before = this.stages.get(context);
+    this.stages.set(context, stage);
+    const serving = (s: Stage | undefined) => s === 'canary' || s === 'cutover' || s === 'retired';
+    if (!serving(before) || serving(stage)) return;
+    this.cdc.guard(context, true, REARM_GRACE_MS).catch((err: Error) => this.logger.warn({ context, err: err.message }, 'write guard not armed again after the rollback'));
   }
 
   of(context: string): GuardStatus | undefined {

@@ -106,9 +106,9 @@ export class CdcWorker {
       throw err instanceof IdRangeError ? new WorkerError(`id ranges of ${context}: ${err.message}`) : err;
     });
     if (!ids.ok) throw new WorkerError(`id ranges of ${context} are not disjoint: ${ids.problems.join('; ')}`);
-    // Before the first mirrored request: from here on the service's own commits to its captured tables are refused.
-    // A context already past shadow (the reverse pipeline runs) keeps its non-reference tables open.
-    await this.guard(context, !this.running.has(this.definitions(context).reverse.name));
+    // Before the first mirrored request: from here on the service's own commits to its captured tables are refused
+    // (also when a context rolled back to the monolith enters shadow again; canary opens them).
+    await this.guard(context, true);
     await this.registry.setDesired(forward.name, context, 'forward', 'running');
     await this.startPipeline(forward);
     return this.view(forward.name);
