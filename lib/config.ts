@@ -17,10 +17,13 @@ export class ConfigError extends Error {
 export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, what = 'configuration'): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || '(root)',
-    message: issue.message,
-  }));
+  const field = (path: PropertyKey[]) => path.map(String).join('.') || '(root)';
+  // One error per unknown key, naming it (a strict object reports them together, one message line per key).
+  const issues = result.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key, i) => ({ field: field([...issue.path, key]), message: issue.message.split('\n')[i] ?? 'unknown key' }))
+      : [{ field: field(issue.path), message: issue.message }],
+  );
   const lines = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
   throw new ConfigError(`invalid ${what}: ${lines}`, issues);
 }

@@ -19,7 +19,10 @@ const schema = z.object({
   UNLEASH_BACKUP_DIR: optionalString(),
   /** The CDC worker's REST API: pipeline state for the status and gates. */
   STRANGLER_CDC_URL: optionalString(),
-  /** When set, `Authorization: Bearer <HS256 JWT>` is verified and its `sub` is the user for stickiness. */
+  /**
+   * HS256 secret for stickiness: without `stickiness` in the plan only a verified `Authorization: Bearer` JWT's `sub`
+   * is the user; with it, the secret of `jwt` sources that name neither `secret` nor `jwksUrl`.
+   */
   JWT_SECRET: optionalString(),
   /** Signs the shadow mirror's dry runs; the services refuse unsigned ones (see lib/http/internal-auth). */
   STRANGLER_INTERNAL_SECRET: internalSecret(),
@@ -33,6 +36,8 @@ const schema = z.object({
   SHADOW_CONCURRENCY: z.coerce.number().int().min(1).default(64),
   /** A read that differed is asked again on both sides after this long (time for the forward pipeline to catch up). */
   SHADOW_READ_DELAY_MS: z.coerce.number().int().min(0).default(500),
+  /** How often the CDC worker's write guard is read (violations stop write mirroring). */
+  WRITE_GUARD_POLL_MS: ms(2_000),
   BREAKER_RESET_MS: ms(5_000),
   BREAKER_ERROR_PERCENT: z.coerce.number().min(1).max(100).default(50),
   BREAKER_VOLUME: z.coerce.number().int().min(1).default(5),

@@ -14,6 +14,8 @@ import { NoFlags, UnleashFlags, type Flags } from './flags/flag-source';
 import { recordBreaker, recordStage } from './metrics';
 import { Forwarder, upstream } from './routing/forwarder';
 import { FacadeRouter, type RoutedContext } from './routing/router';
+import { StickyUsers } from './routing/sticky';
+import { ViolationWatch } from './shadow/violations';
 import { DiffStore } from './shadow/diff-store';
 import { Shadower, shadowContext } from './shadow/shadower';
 import { UpstreamBreaker } from './upstreams/breaker';
@@ -31,6 +33,8 @@ export interface Facade {
   shadower: Shadower;
   outcomes: ServiceOutcomes;
   autoRollback?: AutoRollback;
+  /** Present when the facade knows the CDC worker (STRANGLER_CDC_URL). */
+  violations?: ViolationWatch;
   stop(): Promise<void>;
 }
 
@@ -55,6 +59,8 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     contexts.set(name, { name, service, breaker, shadow: shadowContext(name, service, ctx.shadow, ctx.routes.map((r) => r.source)) });
   }
 
+  const cdc = config.STRANGLER_CDC_URL ? new HttpCdcClient(config.STRANGLER_CDC_URL, config.STRANGLER_ADMIN_TOKEN) : undefined;
+  const violations = cdc ? new ViolationWatch(cdc, contexts, logger, config.WRITE_GUARD_POLL_MS) : undefined;
   const flags: Flags = config.UNLEASH_URL
     ? new UnleashFlags(Object.keys(plan.contexts), {
         url: config.UNLEASH_URL,
@@ -68,21 +74,23 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     for (const name of contexts.keys()) {
       const s = flags.state(name);
       recordStage(name, s.stage, s.percent);
+      violations?.stageChanged(name, s.stage);
     }
   });
 
   const store = await DiffStore.open(config.FACADE_DATABASE_URL, logger);
   const forwarder = new Forwarder(config.UPSTREAM_TIMEOUT_MS);
   const shadower = new Shadower(monolith, store, logger, { concurrency: config.SHADOW_CONCURRENCY, timeoutMs: config.SHADOW_TIMEOUT_MS, readDelayMs: config.SHADOW_READ_DELAY_MS, internalSecret: config.STRANGLER_INTERNAL_SECRET });
-  const router = new FacadeRouter(plan, contexts, monolith, flags, forwarder, shadower, outcomes, logger, config.JWT_SECRET, config.TRUST_PROXY);
+  const sticky = new StickyUsers(plan.stickiness, { jwtSecret: config.JWT_SECRET, logger });
+  const router = new FacadeRouter(plan, contexts, monolith, flags, forwarder, shadower, outcomes, logger, sticky, config.TRUST_PROXY);
   const health = new UpstreamHealthChecker([monolith, ...[...contexts.values()].map((c) => c.service)]);
   const autoRollback =
     config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
       ? new AutoRollback(plan, flags, outcomes, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), logger)
       : undefined;
   autoRollback?.start();
-  const cdc = config.STRANGLER_CDC_URL ? new HttpCdcClient(config.STRANGLER_CDC_URL, config.STRANGLER_ADMIN_TOKEN) : undefined;
-  const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback, cdc);
+  violations?.start();
+  const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback, cdc, { sticky, violations });
   const stages =
     config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
       ? new StageActions(plan, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), status, cdc)
@@ -110,8 +118,11 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     shadower,
     outcomes,
     autoRollback,
+    violations,
     async stop() {
       autoRollback?.stop();
+      violations?.stop();
+      sticky.close();
       await server.close();
       forwarder.close();
       for (const c of contexts.values()) {

@@ -14,34 +14,60 @@ export class PlanError extends Error {
   }
 }
 
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
 /**
- * `${VAR}` and `${VAR:-default}` in string values come from the environment, so one plan serves the local stack
- * and docker-compose (where services have other host names).
+ * `${VAR}` and `${VAR:-default}` come from the environment, so one plan serves the local stack and docker-compose
+ * (where services have other host names). They may stand anywhere, also inside a YAML flow map `{ url: ${X} }`
+ * where `{`, `}` and `:` would otherwise be YAML syntax: each is swapped for a plain-word token before parsing and
+ * resolved afterwards, so a value never changes the document's structure.
  */
-function interpolate(value: unknown, env: NodeJS.ProcessEnv): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
+function protectVariables(text: string): { text: string; variables: Map<string, { name: string; fallback?: string }> } {
+  const variables = new Map<string, { name: string; fallback?: string }>();
+  const nonce = `strangler${Math.random().toString(36).slice(2, 10)}`;
+  const out = text.replace(VARIABLE, (_m, name: string, fallback?: string) => {
+    const token = `${nonce}v${variables.size}x`;
+    variables.set(token, { name, fallback });
+    return token;
+  });
+  return { text: out, variables };
+}
+
+function resolver(variables: Map<string, { name: string; fallback?: string }>, env: NodeJS.ProcessEnv, problems: string[]) {
+  if (variables.size === 0) return (s: string) => s;
+  const tokens = new RegExp([...variables.keys()].join('|'), 'g');
+  return (s: string) =>
+    s.replace(tokens, (token) => {
+      const { name, fallback } = variables.get(token)!;
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
-      throw new PlanError(`plan uses \${${name}} but it is not set`);
+      problems.push(`plan uses \${${name}} but it is not set`);
+      return '';
     });
-  }
-  if (Array.isArray(value)) return value.map((v) => interpolate(v, env));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)]));
+}
+
+function interpolate(value: unknown, resolve: (s: string) => string): unknown {
+  if (typeof value === 'string') return resolve(value);
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, resolve));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [resolve(k), interpolate(v, resolve)]));
   return value;
 }
 
 /** Parses and validates a plan once; every error names the field (e.g. `contexts.users.routes.0`). */
 export function parsePlan(text: string, env: NodeJS.ProcessEnv = process.env, source = 'plan'): Plan {
+  const { text: protectedText, variables } = protectVariables(text);
   let raw: unknown;
   try {
-    raw = YAML.parse(text);
+    raw = YAML.parse(protectedText);
   } catch (err) {
     throw new PlanError(`${source} is not valid YAML/JSON: ${(err as Error).message}`);
   }
+  const problems: string[] = [];
+  const resolved = interpolate(raw, resolver(variables, env, problems));
+  if (problems.length) throw new PlanError([...new Set(problems)].join('; '));
   try {
-    return parseConfig(planSchema, interpolate(raw, env), source);
+    return parseConfig(planSchema, resolved, source);
   } catch (err) {
     throw new PlanError((err as Error).message);
   }

@@ -1,11 +1,23 @@
 import { z } from 'zod';
+import { closed } from './closed';
 import { parseRoutePattern } from './routes';
 
 /** Context names become flag names (`strangler.<context>.route`), topic prefixes and database names. */
 const contextName = z.string().regex(/^[a-z][a-z0-9_]{0,30}$/, 'must be lower-case letters, digits or _ (max 31)');
-const tableName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a plain SQL identifier');
 
-const endpoint = z.object({
+/**
+ * A table or column name exactly as Postgres stores it: `users`, or Sequelize's `Users` / `createdAt`, which SQL must
+ * quote (every statement built from plan names quotes them). `"Users"` with its quotes is the same name. Kafka topic
+ * names are built from table names, hence no characters beyond letters, digits and `_`.
+ */
+export const identifier = z
+  .string()
+  .transform((s) => (/^".*"$/.test(s) ? s.slice(1, -1) : s))
+  .pipe(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a table name of letters, digits and _ (max 63), e.g. users or "Users"'));
+const tableName = identifier;
+const columnName = z.string().transform((s) => (/^".+"$/.test(s) ? s.slice(1, -1) : s)).pipe(z.string().min(1).max(63));
+
+const endpoint = closed({
   url: z.string().url('must be an http(s) URL'),
   /** A database name on the stack's Postgres server, or a full postgres:// URL. */
   database: z.string().min(1),
@@ -24,42 +36,48 @@ const route = z.string().transform((s, ctx) => {
  * How one monolith table maps to the service's schema. Columns not listed are copied under the same name.
  * `embed` folds child rows into a jsonb array column of the parent (order_items → orders.items).
  */
-const tableMapping = z.object({
+const tableMapping = closed({
   table: tableName,
-  columns: z.record(z.string(), z.string()).default({}),
-  drop: z.array(z.string()).default([]),
-  embed: z
-    .object({
-      column: z.string(),
-      parentKey: z.string(),
-      orderBy: z.string().optional(),
-      fields: z.record(z.string(), z.string()).default({}),
-    })
-    .optional(),
+  columns: z.record(columnName, columnName).default({}),
+  drop: z.array(columnName).default([]),
+  embed: closed({
+    column: columnName,
+    parentKey: columnName,
+    orderBy: columnName.optional(),
+    fields: z.record(columnName, z.string()).default({}),
+  }).optional(),
+  /**
+   * Reference data the service only reads: synced monolith → service only, never reverse-synced, and a write by
+   * the service to it is a violation at every stage (the CDC worker's write guard rejects and counts it).
+   */
+  reference: z.boolean().optional(),
 });
 
 const percent = z.number().min(0).max(100);
 const rate = z.number().min(0).max(1);
 
-const gates = z.object({
-  shadow: z.object({ maxLagMs: z.number().int().min(0).default(5000) }).default({ maxLagMs: 5000 }),
-  canary: z
-    .object({ minCompared: z.number().int().min(0).default(100), maxDiffRate: rate.default(0.01), reconcileClean: z.boolean().default(true) })
+const gates = closed({
+  shadow: closed({ maxLagMs: z.number().int().min(0).default(5000) }).default({ maxLagMs: 5000 }),
+  canary: closed({ minCompared: z.number().int().min(0).default(100), maxDiffRate: rate.default(0.01), reconcileClean: z.boolean().default(true) })
     .default({ minCompared: 100, maxDiffRate: 0.01, reconcileClean: true }),
-  cutover: z
-    .object({ minRequests: z.number().int().min(0).default(100), maxErrorRate: rate.default(0.01), maxLagMs: z.number().int().min(0).default(5000) })
+  cutover: closed({ minRequests: z.number().int().min(0).default(100), maxErrorRate: rate.default(0.01), maxLagMs: z.number().int().min(0).default(5000) })
     .default({ minRequests: 100, maxErrorRate: 0.01, maxLagMs: 5000 }),
-  retired: z.object({ noFallbackForSeconds: z.number().int().min(0).default(0) }).default({ noFallbackForSeconds: 0 }),
+  retired: closed({ noFallbackForSeconds: z.number().int().min(0).default(0) }).default({ noFallbackForSeconds: 0 }),
 });
 
-const autoRollback = z.object({
+const autoRollback = closed({
   enabled: z.boolean().default(true),
   maxErrorRate: rate.default(0.05),
   minRequests: z.number().int().min(1).default(50),
   windowSeconds: z.number().int().min(1).default(60),
 });
 
-const shadow = z.object({
+const shadow = closed({
+  /**
+   * `none` (the default): only GET and HEAD are mirrored to the service. `dryRun`: writes are mirrored too, marked
+   * `x-strangler-shadow: 1`; the service promises to commit nothing for them, and the CDC worker verifies it.
+   */
+  writes: z.enum(['none', 'dryRun']).default('none'),
   /** JSON paths ($.a.b, $.items[*].id) whose differences are expected and not counted. */
   ignore: z.array(z.string()).default([]),
   /** Response headers compared besides status and body. */
@@ -72,7 +90,7 @@ const shadow = z.object({
   noiseSampleRate: rate.default(0.05),
 });
 
-const context = z.object({
+const context = closed({
   service: endpoint,
   routes: z.array(route).min(1, 'a context needs at least one route'),
   tables: z.record(tableName, tableMapping).default({}),
@@ -82,18 +100,68 @@ const context = z.object({
   canarySteps: z.array(percent).optional(),
 });
 
-export const planSchema = z.object({
+/**
+ * Where the facade finds the user a canary keeps on one side: the first source that yields a value wins. A JWT is
+ * verified when `secret` (HS256) or `jwksUrl` (RS256/ES256) is given, and only decoded otherwise.
+ */
+const jwtSource = closed({
+  /** Dotted path into the payload: `sub`, `user.id`. */
+  claim: z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a claim name or a dotted path such as user.id'),
+  /** Authorization schemes that carry the token: `Bearer`, `Token`, … */
+  schemes: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'must be an auth scheme such as Bearer or Token')).min(1).default(['Bearer']),
+  secret: z.string().min(1).optional(),
+  jwksUrl: z.string().url('must be the URL of a JWKS document').optional(),
+});
+
+const stickySource = closed({
+  header: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name').transform((h) => h.toLowerCase()).optional(),
+  cookie: z.string().min(1).optional(),
+  jwt: jwtSource.optional(),
+}).superRefine((s, ctx) => {
+  const given = (['header', 'cookie', 'jwt'] as const).filter((k) => s[k] !== undefined);
+  if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of header, cookie or jwt${given.length ? ` (got ${given.join(' and ')})` : ''}` });
+});
+
+const stickiness = closed({
+  from: z.array(stickySource).min(1, 'list at least one source, e.g. - header: x-user-id'),
+  /** Without a user: `address` keeps a client on one side by its address; `none` leaves it on the monolith in canary. */
+  fallback: z.enum(['address', 'none']).default('none'),
+});
+
+/** Two contexts claiming exactly the same requests: which one wins would depend on the order of the plan. */
+function ambiguousRoutes(contexts: Record<string, { routes?: unknown }>, ctx: z.RefinementCtx): void {
+  const seen = new Map<string, { context: string; index: number; source: string }>();
+  for (const [name, c] of Object.entries(contexts ?? {})) {
+    // Also run when other fields failed (one error per problem): skip whatever did not parse.
+    if (!c || !Array.isArray(c.routes)) continue;
+    c.routes.forEach((r: { method?: string; path?: string; source: string }, index) => {
+      if (typeof r?.method !== 'string' || typeof r.path !== 'string') return;
+      const shape = `${r.method} ${r.path.toLowerCase().replace(/:[^/]+/g, ':')}`;
+      const first = seen.get(shape);
+      if (!first) seen.set(shape, { context: name, index, source: r.source });
+      else if (first.context !== name) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['contexts', name, 'routes', index],
+          message: `route "${r.source}" is ambiguous: contexts.${first.context}.routes.${first.index} ("${first.source}") matches the same requests`,
+        });
+      }
+    });
+  }
+}
+
+export const planSchema = closed({
   version: z.literal(1),
   monolith: endpoint,
   contexts: z.record(contextName, context).refine((c) => Object.keys(c).length > 0, 'a plan needs at least one context'),
-  defaults: z
-    .object({
+  stickiness: stickiness.optional(),
+  defaults: closed({
       gates: gates.default(gates.parse({})),
       autoRollback: autoRollback.default(autoRollback.parse({})),
       canarySteps: z.array(percent).default([10, 50]),
     })
     .default({ gates: gates.parse({}), autoRollback: autoRollback.parse({}), canarySteps: [10, 50] }),
-});
+}).superRefine((plan, ctx) => ambiguousRoutes(plan.contexts, ctx), { when: () => true });
 
 export type Plan = z.infer<typeof planSchema>;
 export type PlanContext = Plan['contexts'][string];
@@ -101,3 +169,6 @@ export type Gates = z.infer<typeof gates>;
 export type AutoRollback = z.infer<typeof autoRollback>;
 export type TableMapping = z.infer<typeof tableMapping>;
 export type ShadowRules = z.infer<typeof shadow>;
+export type Stickiness = z.infer<typeof stickiness>;
+export type StickySource = z.infer<typeof stickySource>;
+export type JwtSource = z.infer<typeof jwtSource>;

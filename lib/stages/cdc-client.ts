@@ -19,6 +19,16 @@ export interface SyncResult {
   lsn: string;
 }
 
+/** The CDC worker's write guard of one context (migrations/cdc/guard): service commits it refused. */
+export interface GuardStatus {
+  context: string;
+  violations: number;
+  lastViolation: { table: string; at: string; operation: string } | null;
+  tables: { table: string; reference: boolean; armed: boolean; violations: number; lastViolation: { at: string; operation: string } | null }[];
+  /** Set when the service's database could not be read. */
+  error?: string;
+}
+
 export interface CdcClient {
   pipelines(): Promise<PipelineStatus[]>;
   /** First move out of the monolith stage: id ranges, forward pipeline with its snapshot. Idempotent. */
@@ -31,6 +41,10 @@ export interface CdcClient {
    */
   sync(context: string, direction: 'forward' | 'reverse', timeoutMs: number): Promise<SyncResult>;
   reconcile(context: string): Promise<{ clean: boolean; summary: string; [key: string]: unknown }>;
+  /** Arms (shadow) or disarms (canary on) the write guard of the context's non-reference tables. */
+  guard(context: string, armed: boolean, graceMs?: number): Promise<void>;
+  /** Refused service writes per context. */
+  guards(): Promise<GuardStatus[]>;
 }
 
 export class CdcUnavailableError extends Error {
@@ -84,7 +98,34 @@ export class HttpCdcClient implements CdcClient {
   sync(context: string, direction: 'forward' | 'reverse', timeoutMs: number): Promise<SyncResult> {
     return this.call('POST', `/contexts/${encodeURIComponent(context)}/sync`, { direction, timeoutMs }, timeoutMs + 10_000);
   }
+  async guard(context: string, armed: boolean, graceMs = 0): Promise<void> {
+    await this.call('POST', `/contexts/${encodeURIComponent(context)}/guard`, { armed, graceMs });
+  }
+  async guards(): Promise<GuardStatus[]> {
+    return (await this.call<{ items: GuardStatus[] }>('GET', '/guards', undefined, 10_000)).items;
+  }
+  async resetGuard(context: string): Promise<void> {
+    await this.call('POST', `/contexts/${encodeURIComponent(context)}/guard/reset`, {});
+  }
   reconcile(context: string, options: { limit?: number } = {}): Promise<{ clean: boolean; summary: string; [key: string]: unknown }> {
     return this.call('POST', `/contexts/${encodeURIComponent(context)}/reconcile`, options, 300_000);
   }
+}
+
+/** The canary gate's view of a context's write guard; unreadable counts as failing (nothing was verified). */
+export async function violationsOf(cdc: CdcClient, context: string): Promise<{ count: number; detail: string }> {
+  let g: GuardStatus | undefined;
+  try {
+    g = (await cdc.guards()).find((x) => x.context === context);
+  } catch (err) {
+    return { count: Number.NaN, detail: `write guard unreadable: ${(err as Error).message}` };
+  }
+  if (!g) return { count: 0, detail: 'no write guard (shadow.writes: none and no reference tables)' };
+  if (g.error) return { count: Number.NaN, detail: g.error };
+  if (!g.violations) return { count: 0, detail: `no service write outside the CDC sink (${g.tables.map((t) => t.table).join(', ')} guarded)` };
+  const last = g.lastViolation;
+  return {
+    count: g.violations,
+    detail: `${g.violations} service write(s) refused by the write guard${last ? ` (last: ${last.operation} on ${last.table} at ${last.at})` : ''}: the service does not honour the dry-run marker or writes reference data`,
+  };
 }

@@ -80,6 +80,8 @@ export async function moveStage(deps: StageDeps, context: string, target: StageP
     await forwardSideEffects(deps, context, from, target, result);
     result.gates = await evaluateGates(target.stage, effectiveGates(deps.plan, context), await deps.inputs(context));
     if (!force && result.gates.some((g) => !g.pass)) throw new GateRefusedError(context, target, result.gates);
+    // Only once the gates let the service take real writes: starting the reverse pipeline opens the write guard.
+    if (crosses(from, target, 'canary')) await startReverse(deps, context, result);
   }
 
   // Read-your-writes: before traffic moves towards a side, that side must have everything the other has taken.
@@ -98,25 +100,40 @@ export async function moveStage(deps: StageDeps, context: string, target: StageP
 
   await applyStage(deps.unleash, context, target.stage, target.stage === 'canary' ? target.percent : undefined);
   result.actions.push(`flags set: ${context} → ${label(target)}`);
+  if (!forward && crosses(target, from, 'canary') && deps.cdc) {
+    // Back in shadow, mirrored writes must be dry runs again. Requests the service took while still in canary (the
+    // facade sees the flip within ~2 s, a request may take UPSTREAM_TIMEOUT_MS) finish before the guard counts.
+    await deps.cdc.guard(context, true, REARM_GRACE_MS).then(
+      () => result.actions.push(`write guard of ${context} armed again (after ${REARM_GRACE_MS / 1000} s)`),
+      (err: Error) => result.warnings.push(`write guard of ${context} not armed again: ${err.message}`),
+    );
+  }
   return result;
 }
 
+/** How long after a rollback to shadow the service's own commits are still let through. */
+export const REARM_GRACE_MS = 15_000;
+
+const ORDER: Stage[] = ['monolith', 'shadow', 'canary', 'cutover', 'retired'];
+/** Whether moving from `from` to `to` enters `stage` (from below it to it or beyond). */
+const crosses = (from: StagePosition, to: StagePosition, stage: Stage) => ORDER.indexOf(from.stage) < ORDER.indexOf(stage) && ORDER.indexOf(to.stage) >= ORDER.indexOf(stage);
+
+async function startReverse(deps: StageDeps, context: string, result: MoveResult): Promise<void> {
+  if (!deps.cdc) return;
+  await deps.cdc.startReverse(context);
+  result.actions.push(`reverse pipeline for ${context} started`);
+}
+
 async function forwardSideEffects(deps: StageDeps, context: string, from: StagePosition, to: StagePosition, result: MoveResult): Promise<void> {
-  const order = ['monolith', 'shadow', 'canary', 'cutover', 'retired'];
-  const crosses = (stage: Stage) => order.indexOf(from.stage) < order.indexOf(stage) && order.indexOf(to.stage) >= order.indexOf(stage);
   if (!deps.cdc) {
-    if (crosses('shadow') || crosses('canary')) result.warnings.push('no CDC worker: pipelines were not started');
+    if (crosses(from, to, 'shadow') || crosses(from, to, 'canary')) result.warnings.push('no CDC worker: pipelines were not started');
     return;
   }
-  if (crosses('shadow')) {
+  if (crosses(from, to, 'shadow')) {
     await deps.cdc.extract(context);
     // The snapshot is in Kafka once extract returns; wait (bounded) until the service has applied it.
     const synced = await deps.cdc.sync(context, 'forward', deps.syncTimeoutMs ?? 30_000);
     result.actions.push(`extracted ${context}: id ranges set, forward pipeline started${synced.caughtUp ? ', snapshot applied' : ''}`);
-  }
-  if (crosses('canary')) {
-    await deps.cdc.startReverse(context);
-    result.actions.push(`reverse pipeline for ${context} started`);
   }
 }
 

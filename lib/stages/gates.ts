@@ -16,6 +16,8 @@ export interface GateInputs {
   reverse: PipelineHealth;
   /** Computed lazily: reconcile is the most expensive gate. */
   reconcile?: () => Promise<{ clean: boolean; summary: string }>;
+  /** Service commits the CDC worker's write guard refused (dry-run or reference-table violations). */
+  violations?: () => Promise<{ count: number; detail: string }>;
 }
 
 export interface GateResult {
@@ -55,6 +57,10 @@ export async function evaluateGates(target: Stage, gates: Gates, inputs: GateInp
         { gate: 'shadow.compared', pass: s.compared >= g.minCompared, detail: `${s.compared} requests compared (min ${g.minCompared})` },
         { gate: 'shadow.diffRate', pass: s.compared > 0 && s.diffRate <= g.maxDiffRate, detail: `diff rate ${pct(s.diffRate)} (${s.diffs + s.errors} of ${s.compared}; max ${pct(g.maxDiffRate)})` },
       ];
+      if (inputs.violations) {
+        const v = await inputs.violations();
+        results.push({ gate: 'writes.violations', pass: v.count === 0, detail: v.detail });
+      }
       if (g.reconcileClean) {
         if (!inputs.reconcile) results.push({ gate: 'reconcile.clean', pass: false, detail: 'reconcile could not run (no CDC worker)' });
         else {

@@ -105,7 +105,7 @@ describe('strangler CLI against a running facade and Unleash', () => {
   it('diffs --json parses', async () => {
     const { code, out } = await cli('diffs', 'users', '--json', '--limit', '5');
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toEqual({ context: 'users', items: expect.any(Array) });
+    expect(JSON.parse(out)).toEqual({ context: 'users', findings: [], items: expect.any(Array) });
   });
 
   it('without a running stack, says how to start one', async () => {

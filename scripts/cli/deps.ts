@@ -1,5 +1,5 @@
 import { loadPlan, type Plan } from '../../lib/plan';
-import { HttpCdcClient, type PipelineStatus } from '../../lib/stages/cdc-client';
+import { HttpCdcClient, violationsOf, type PipelineStatus } from '../../lib/stages/cdc-client';
 import type { StageDeps } from '../../lib/stages/controller';
 import type { GateInputs, PipelineHealth } from '../../lib/stages/gates';
 import { UnleashAdminClient } from '../../lib/unleash/admin-client';
@@ -10,11 +10,13 @@ export interface FacadeContextStatus {
   name: string;
   stage: string;
   percent: number;
-  shadow: { sampleRate: number; compared: number; matched: number; diffs: number; diffRate: number; errors: number };
+  shadow: { sampleRate: number; compared: number; matched: number; diffs: number; diffRate: number; errors: number; writes?: string; writesMirrored?: boolean };
   breaker: string;
   routes: string[];
   service: { url: string; requests: number; failed: number; errorRate: number; lastFallbackAt: string | null };
   lastRollback: { at: string; reason: string; from: { stage: string; percent: number }; to: { stage: string; percent: number } } | null;
+  stickiness?: { requests: number; withoutUser: number; withoutUserShare: number; fallback: string };
+  findings?: { severity: string; code: string; message: string }[];
 }
 
 export interface CliDeps extends StageDeps {
@@ -64,6 +66,7 @@ export function cliDeps(): CliDeps {
         forward: health(pipes, `${context}-forward`),
         reverse: health(pipes, `${context}-reverse`),
         reconcile: cdc ? () => cdc.reconcile(context) : undefined,
+        violations: cdc ? () => violationsOf(cdc, context) : undefined,
       };
     },
   };

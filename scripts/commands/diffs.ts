@@ -20,11 +20,16 @@ export async function diffsCommand(context: string, opts: { json?: boolean; limi
   const deps = cliDeps();
   contextOrFail(deps.plan, context);
   const url = `${deps.conn.facadeUrl}/_strangler/diffs?context=${encodeURIComponent(context)}&limit=${limit}`;
-  const { items } = await requestJson<{ items: Diff[] }>(url, { token: deps.conn.adminToken, what: 'facade' });
+  const { items, findings = [] } = await requestJson<{ items: Diff[]; findings?: { severity: string; code: string; message: string }[] }>(url, {
+    token: deps.conn.adminToken,
+    what: 'facade',
+  });
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ context, items }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ context, findings, items }, null, 2)}\n`);
     return;
   }
+  for (const f of findings) process.stdout.write(`${f.severity.toUpperCase()} ${f.code}: ${f.message}\n`);
+  if (findings.length) process.stdout.write('\n');
   if (items.length === 0) {
     process.stdout.write(`no shadow diffs recorded for ${context}\n`);
     return;

@@ -7,6 +7,11 @@ import { formatTable } from '../cli/output';
 
 const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
 
+function writesCell(c: { shadow: { writes?: string; writesMirrored?: boolean } }): string {
+  if (c.shadow.writes !== 'dryRun') return 'no (reads only)';
+  return c.shadow.writesMirrored ? 'yes (dry run)' : 'STOPPED';
+}
+
 /** `strangler status`: one line per context — where its traffic goes and whether it may move on. */
 export async function statusCommand(opts: { json?: boolean }): Promise<void> {
   const deps = cliDeps();
@@ -30,13 +35,16 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
     c.name,
     c.stage === 'canary' ? `canary ${c.percent}%` : c.stage,
     `${c.shadow.compared} / ${pct(c.shadow.diffRate)}`,
+    writesCell(c),
+    c.stickiness?.requests ? pct(c.stickiness.withoutUserShare) : '-',
     pipeCell(c.pipelines.forward),
     pipeCell(c.pipelines.reverse),
     c.breaker,
     c.next ? `${c.next.label}: ${c.next.gates.filter((g) => g.pass).length}/${c.next.gates.length} gates pass${c.next.stage === 'canary' ? ' (+ reconcile on advance)' : ''}` : '-',
   ]);
-  process.stdout.write(formatTable(['context', 'stage', 'shadow compared / diff rate', 'forward', 'reverse', 'breaker', 'next'], rows));
+  process.stdout.write(formatTable(['context', 'stage', 'shadow compared / diff rate', 'writes mirrored', 'no sticky user', 'forward', 'reverse', 'breaker', 'next'], rows));
   for (const c of out) {
+    for (const f of c.findings ?? []) process.stdout.write(`\n${c.name}: ${f.severity.toUpperCase()} ${f.code}: ${f.message}\n`);
     if (c.lastRollback) process.stdout.write(`\n${c.name}: automatic rollback at ${c.lastRollback.at}: ${c.lastRollback.reason}\n`);
     const failing = c.next?.gates.filter((g) => !g.pass) ?? [];
     for (const g of failing) process.stdout.write(`${c.name} → ${c.next!.label}: ${g.gate} — ${g.detail}\n`);

@@ -13,6 +13,7 @@ import { startTestMonolith, type TestMonolith } from '../../monolith/testing';
 import { defaultUnleashTokens, startUnleash, type UnleashProcess } from '../../scripts/stack/unleash';
 import { createTestDatabase, type TestDatabase } from '../harness/database';
 import { eventually } from '../harness/eventually';
+import { TEST_INTERNAL_SECRET } from '../harness/internal';
 import { describeWithKafka, testKafkaBrokers } from '../harness/kafka';
 import { killAllChildren, sleep, startTsChild, type Child } from './support/children';
 import { countsOf } from './support/converge';
@@ -74,7 +75,7 @@ describeWithKafka('faults 5, 6, 8: a 50 % canary of the users context under load
       startUnleashServer(),
       startTsChild(
         'extracted/users/src/main.ts',
-        { DATABASE_URL: usersDb.url, PORT: String(usersPort), ORDERS_URL: CLOSED, LOG_LEVEL: 'info', OTEL_SDK_DISABLED: 'true' },
+        { DATABASE_URL: usersDb.url, PORT: String(usersPort), ORDERS_URL: CLOSED, LOG_LEVEL: 'info', OTEL_SDK_DISABLED: 'true', STRANGLER_INTERNAL_SECRET: TEST_INTERNAL_SECRET },
         { ready: 'users service listening', timeoutMs: 60_000 },
       ),
     ]);

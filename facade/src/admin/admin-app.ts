@@ -63,7 +63,8 @@ export function createAdminApp(deps: { status: StatusService; adminToken: string
       res.status(404).json(errorBody('unknown_context', `unknown context ${JSON.stringify(q.context)}`));
       return;
     }
-    res.json({ items: await deps.status.diffs(q.context, q.limit) });
+    const [items, findings] = await Promise.all([deps.status.diffs(q.context, q.limit), deps.status.findings(q.context)]);
+    res.json({ items, findings });
   });
 
   router.delete('/diffs', async (req, res) => {

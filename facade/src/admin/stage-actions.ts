@@ -1,5 +1,5 @@
 import type { Plan } from '../../../lib/plan';
-import type { CdcClient } from '../../../lib/stages/cdc-client';
+import { violationsOf, type CdcClient } from '../../../lib/stages/cdc-client';
 import { advance, rollback, type MoveResult, type StageDeps } from '../../../lib/stages/controller';
 import type { GateInputs, PipelineHealth } from '../../../lib/stages/gates';
 import type { UnleashAdminClient } from '../../../lib/unleash/admin-client';
@@ -32,6 +32,7 @@ export class StageActions {
           forward: pipe('forward'),
           reverse: pipe('reverse'),
           reconcile: cdc ? () => cdc.reconcile(context) : undefined,
+        violations: cdc ? () => violationsOf(cdc, context) : undefined,
         };
       },
     };

@@ -3,9 +3,12 @@ import type { Flags } from '../flags/flag-source';
 import type { RoutedContext } from '../routing/router';
 import type { DiffStore, StoredDiff } from '../shadow/diff-store';
 import type { AutoRollback, RollbackRecord } from '../rollback/auto-rollback';
-import type { CdcClient, PipelineStatus } from '../../../lib/stages/cdc-client';
+import type { CdcClient, GuardStatus, PipelineStatus } from '../../../lib/stages/cdc-client';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
 import type { UpstreamHealthChecker, UpstreamHealth } from './upstream-health';
+import type { StickyUsers } from '../routing/sticky';
+import { mirrorsWrites } from '../shadow/shadower';
+import { describe as describeViolations, type ViolationWatch } from '../shadow/violations';
 
 export const SERVICE_WINDOW_SECONDS = 300;
 
@@ -13,7 +16,23 @@ export interface ContextStatus {
   name: string;
   stage: Stage;
   percent: number;
-  shadow: { sampleRate: number; compared: number; matched: number; diffs: number; diffRate: number; errors: number };
+  shadow: {
+    sampleRate: number;
+    compared: number;
+    matched: number;
+    diffs: number;
+    diffRate: number;
+    errors: number;
+    /** The plan's `shadow.writes`; `writesMirrored` is false with `none` and after a violation. */
+    writes: 'none' | 'dryRun';
+    writesMirrored: boolean;
+  };
+  /** Routed requests since the facade started, and the share without a sticky user (a canary cannot keep those). */
+  stickiness: { requests: number; withoutUser: number; withoutUserShare: number; fallback: 'address' | 'none' };
+  /** The CDC worker's write guard: refused service commits. Null when unknown (no worker, or not extracted yet). */
+  writeGuard: GuardStatus | null;
+  /** What an operator must act on; `critical` findings block the canary gate. */
+  findings: { severity: 'critical'; code: string; message: string }[];
   breaker: string;
   routes: string[];
   /** The service's answers over the last 5 minutes: failures are 5xx, timeouts and refused connections. */
@@ -42,6 +61,7 @@ export class StatusService {
     private readonly upstreamHealth: UpstreamHealthChecker,
     private readonly autoRollback?: AutoRollback,
     private readonly cdc?: CdcClient,
+    private readonly extras: { sticky?: StickyUsers; violations?: ViolationWatch } = {},
   ) {}
 
   hasContext(name: string): boolean {
@@ -57,17 +77,35 @@ export class StatusService {
   }
 
   async status(): Promise<{ contexts: ContextStatus[]; unleash: ReturnType<Flags['health']> }> {
-    const [counts, pipelines] = await Promise.all([this.store.counts(), this.cdc ? this.cdc.pipelines().catch(() => undefined) : Promise.resolve(undefined)]);
+    const [counts, pipelines] = await Promise.all([
+      this.store.counts(),
+      this.cdc ? this.cdc.pipelines().catch(() => undefined) : Promise.resolve(undefined),
+      this.extras.violations?.poll(),
+    ]);
     const pipe = (name: string) => pipelines?.find((p) => p.name === name) ?? null;
     const contexts = Object.entries(this.plan.contexts).map(([name, ctx]): ContextStatus => {
       const state = this.flags.state(name);
       const c = counts.contexts[name] ?? { compared: 0, matched: 0, diffs: 0, errors: 0, diffRate: 0 };
       const outcome = this.outcomes.window(name, SERVICE_WINDOW_SECONDS);
+      const shadow = this.contexts.get(name)!.shadow;
+      const guard = this.extras.violations?.of(name) ?? null;
       return {
         name,
         stage: state.stage,
         percent: state.percent,
-        shadow: { sampleRate: state.shadowRate, compared: c.compared, matched: c.matched, diffs: c.diffs, diffRate: c.diffRate, errors: c.errors },
+        shadow: {
+          sampleRate: state.shadowRate,
+          compared: c.compared,
+          matched: c.matched,
+          diffs: c.diffs,
+          diffRate: c.diffRate,
+          errors: c.errors,
+          writes: shadow.writes,
+          writesMirrored: mirrorsWrites(shadow),
+        },
+        stickiness: this.extras.sticky?.stats(name) ?? { requests: 0, withoutUser: 0, withoutUserShare: 0, fallback: 'none' },
+        writeGuard: guard,
+        findings: guard && guard.violations > 0 ? [{ severity: 'critical', code: 'write_guard_violation', message: describeViolations(guard) }] : [],
         breaker: this.contexts.get(name)!.breaker.state,
         routes: ctx.routes.map((r) => r.source),
         service: { url: ctx.service.url, ...outcome, windowSeconds: SERVICE_WINDOW_SECONDS, lastFallbackAt: this.outcomes.lastFallbackAt(name) },
@@ -80,6 +118,17 @@ export class StatusService {
 
   resetDiffs(context: string): Promise<void> {
     return this.store.reset(context);
+  }
+
+  /** Critical findings of one context (or all), for the diffs listing: they matter more than any diff. */
+  async findings(context: string | undefined): Promise<(ContextStatus['findings'][number] & { context: string })[]> {
+    await this.extras.violations?.poll();
+    const out = [];
+    for (const name of context ? [context] : Object.keys(this.plan.contexts)) {
+      const guard = this.extras.violations?.of(name);
+      if (guard && guard.violations > 0) out.push({ context: name, severity: 'critical' as const, code: 'write_guard_violation', message: describeViolations(guard) });
+    }
+    return out;
   }
 
   diffs(context: string | undefined, limit: number): Promise<StoredDiff[]> {

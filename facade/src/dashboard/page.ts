@@ -54,11 +54,13 @@ function card(c: ContextStatus): string {
     <div class="stage" data-field="stage" data-stage="${c.stage}">${escapeHtml(stageLabel(c))}</div>
   </header>
   <ol class="ladder" data-field="ladder">${ladder}</ol>
+  <div class="findings" data-field="findings" role="alert">${c.findings.map((f) => `<p class="finding critical"><strong>Critical:</strong> ${escapeHtml(f.message)}</p>`).join('')}</div>
   <p class="routes">${c.routes.map((r) => `<code>${escapeHtml(r)}</code>`).join(' ')}</p>
   <dl class="facts">
     <dt>Traffic</dt>
     <dd data-field="traffic"><div class="bar" aria-hidden="true"><span class="bar-monolith"></span><span class="bar-service"></span></div><span data-field="traffic-text">…</span></dd>
     <dt>Shadow</dt><dd data-field="shadow">…</dd>
+    <dt>Sticky users</dt><dd data-field="stickiness">…</dd>
     <dt>Pipelines</dt><dd data-field="pipelines">…</dd>
     <dt>Breaker</dt><dd data-field="breaker">${escapeHtml(c.breaker)}</dd>
     <dt>Service</dt><dd data-field="service">…</dd>

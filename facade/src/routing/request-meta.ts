@@ -1,4 +1,4 @@
-import { createHmac, randomFillSync, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export const STRANGLER_PREFIX = 'x-strangler-';
@@ -49,39 +49,6 @@ function randomHex24(): string {
   const hex = POOL.toString('hex', poolOffset, poolOffset + 24);
   poolOffset += 24;
   return hex;
-}
-
-/**
- * The user for sticky rollouts: the `sub` of a verified HS256 JWT when a secret is configured, else `x-user-id`.
- * An unverifiable token yields no user (the request is still served; rollout falls back to random).
- */
-export function userIdOf(req: IncomingMessage, jwtSecret?: string): string | undefined {
-  if (jwtSecret) {
-    const auth = req.headers.authorization;
-    if (typeof auth === 'string' && auth.startsWith('Bearer ')) return verifiedSubject(auth.slice(7), jwtSecret);
-    return undefined;
-  }
-  const id = req.headers['x-user-id'];
-  return typeof id === 'string' && id.length > 0 && id.length <= 256 ? id : undefined;
-}
-
-function verifiedSubject(token: string, secret: string): string | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3) return undefined;
-  try {
-    const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as { alg?: string };
-    if (header.alg !== 'HS256') return undefined;
-    const expected = createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest();
-    const given = Buffer.from(parts[2], 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-    const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as { sub?: unknown; exp?: unknown; nbf?: unknown };
-    const now = Date.now() / 1000;
-    if (typeof claims.exp === 'number' && claims.exp < now) return undefined;
-    if (typeof claims.nbf === 'number' && claims.nbf > now) return undefined;
-    return typeof claims.sub === 'string' || typeof claims.sub === 'number' ? String(claims.sub) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export function isSafeMethod(method: string | undefined): boolean {

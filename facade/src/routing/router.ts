@@ -11,7 +11,8 @@ import type { ServiceOutcomes } from '../upstreams/outcomes';
 import { MAX_BODY_BYTES, BodyTimeoutError, BodyTooLargeError, bodyOnSafeMethod, declaredTooLarge, hasUndeclaredBody, readBody } from './body';
 import { dropForwardedHeaders, MAX_REQUEST_HEADERS, tooManyHeaders } from './headers';
 import { EMPTY_BODY, IncompleteRequestError, type Forwarder, type Upstream } from './forwarder';
-import { ensureRequestId, ensureTraceparent, isSafeMethod, stripStranglerHeaders, userIdOf } from './request-meta';
+import { ensureRequestId, ensureTraceparent, isSafeMethod, stripStranglerHeaders } from './request-meta';
+import type { StickyUsers } from './sticky';
 import { sendError } from './respond';
 import { checkTarget } from './target';
 
@@ -65,7 +66,7 @@ export class FacadeRouter {
     private readonly shadower: Shadower,
     private readonly outcomes: ServiceOutcomes,
     private readonly logger: Logger,
-    private readonly jwtSecret?: string,
+    private readonly sticky: StickyUsers,
     /** Client-sent `X-Forwarded-*` are passed on (appended to) only behind a trusted proxy; otherwise replaced. */
     private readonly trustProxy = false,
   ) {
@@ -113,12 +114,12 @@ export class FacadeRouter {
       this.toMonolith(req, res, undefined);
       return;
     }
-    const userId = userIdOf(req, this.jwtSecret);
+    const userId = this.sticky.userOf(req, context.name);
     if (this.flags.routeToService(context.name, userId)) {
       this.toService(req, res, context, this.flags.state(context.name).stage === 'retired');
       return;
     }
-    if (this.flags.sampleShadow(context.name, userId) && this.shadower.admit(context.name)) {
+    if (this.flags.sampleShadow(context.name, userId) && this.shadower.admit(context.shadow, req.method)) {
       void this.shadowed(req, res, context, match!.pattern.source, requestId);
       return;
     }

@@ -16,6 +16,13 @@ export interface ShadowContext {
   rules: CompiledRules;
   redact: string[];
   noiseSampleRate: number;
+  /** Whether writes are mirrored (with the dry-run marker) or only GET and HEAD. */
+  writes: ShadowRules['writes'];
+  /**
+   * Set once the CDC worker reports a write the service committed in spite of the dry-run marker: from then on the
+   * context's writes are not mirrored any more, whatever the plan says.
+   */
+  writesStopped?: string;
 }
 
 export interface ShadowRequest {
@@ -36,6 +43,7 @@ export function shadowContext(name: string, service: Upstream, rules: ShadowRule
     rules: compileRules(rules, { label: `contexts.${name}.shadow`, routes }),
     redact: rules.redact,
     noiseSampleRate: rules.noiseSampleRate,
+    writes: rules.writes,
   };
 }
 
@@ -55,10 +63,15 @@ export class Shadower {
     private readonly options: { concurrency: number; timeoutMs: number; readDelayMs: number; internalSecret?: string },
   ) {}
 
-  /** Whether a mirror may start now; a full pipe skips (and counts) rather than queueing behind slow services. */
-  admit(context: string): boolean {
+  /**
+   * Whether a request may be mirrored now. A write only when the plan says the service honours the dry-run marker
+   * and no violation was seen: a service that ignores the marker would commit it a second time. A full pipe skips
+   * (and counts) rather than queueing behind slow services.
+   */
+  admit(context: ShadowContext, method: string | undefined): boolean {
+    if (method !== 'GET' && method !== 'HEAD' && !mirrorsWrites(context)) return false;
     if (this.inflight >= this.options.concurrency) {
-      recordShadow(context, 'skipped');
+      recordShadow(context.name, 'skipped');
       return false;
     }
     return true;
@@ -113,6 +126,10 @@ export class Shadower {
   get pending(): number {
     return this.inflight;
   }
+}
+
+export function mirrorsWrites(context: ShadowContext): boolean {
+  return context.writes === 'dryRun' && context.writesStopped === undefined;
 }
 
 /** Query values of redacted fields (`?email=…`) never reach the diff store. */

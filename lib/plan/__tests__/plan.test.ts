@@ -78,3 +78,136 @@ contexts:
     expect(() => parsePlan('version: 1\nmonolith: {url: http://x, database: m}\ncontexts:\n  Bad-Name: {}\n', {})).toThrow(/contexts\.Bad-Name/);
   });
 });
+
+describe('plan schema for real monoliths', () => {
+  const plan = (contexts: string, extra = '') => `
+version: 1
+monolith: { url: http://127.0.0.1:3000, database: monolith }
+contexts:
+${contexts}
+${extra}`;
+  const errors = (text: string): string[] => {
+    try {
+      parsePlan(text, {});
+    } catch (err) {
+      return (err as Error).message.replace(/^invalid plan: /, '').split('; ');
+    }
+    throw new Error('the plan was accepted');
+  };
+
+  it('accepts mixed-case (Sequelize) table and column names, with or without their quotes', () => {
+    const p = parsePlan(
+      plan(`  articles:
+    service: { url: http://127.0.0.1:3101, database: articles }
+    routes: ["GET /api/articles"]
+    tables:
+      Articles: { table: '"Articles"', columns: { '"createdAt"': publishedAt }, drop: [updatedAt] }
+      '"Users"': { table: Users, reference: true }`),
+      {},
+    );
+    expect(p.contexts.articles.tables).toMatchObject({
+      Articles: { table: 'Articles', columns: { createdAt: 'publishedAt' }, drop: ['updatedAt'] },
+      Users: { table: 'Users', reference: true },
+    });
+    expect(p.contexts.articles.tables.Articles.reference).toBeUndefined();
+    expect(errors(plan(`  a:
+    service: { url: http://127.0.0.1:3101, database: a }
+    routes: ["GET /a"]
+    tables: { t: { table: "bad-name" } }`))).toEqual([expect.stringMatching(/^contexts\.a\.tables\.t\.table: must be a table name/)]);
+  });
+
+  it('resolves ${VAR} and ${VAR:-default} inside YAML flow maps, keys included', () => {
+    const text = plan(`  users:
+    service: { url: \${USERS_URL:-http://127.0.0.1:3101}, database: \${USERS_DB} }
+    routes: [ "GET /api/users" ]
+    tables: { \${USERS_TABLE:-users}: { table: \${USERS_TABLE:-users} } }`);
+    const p = parsePlan(text, { USERS_DB: 'postgres://u:p@db:5432/users?x={y}' });
+    expect(p.contexts.users.service).toEqual({ url: 'http://127.0.0.1:3101', database: 'postgres://u:p@db:5432/users?x={y}' });
+    expect(Object.keys(p.contexts.users.tables)).toEqual(['users']);
+    expect(() => parsePlan(text, {})).toThrow('plan uses ${USERS_DB} but it is not set');
+  });
+
+  it('rejects unknown keys one error each, naming the field and the nearest valid key', () => {
+    expect(
+      errors(
+        plan(`  users:
+    service: { url: http://127.0.0.1:3101, database: users, timeout: 3 }
+    routes: ["GET /api/users"]
+    shadow: { write: dryRun, ignor: [] }
+    tables: { users: { table: users, refrence: true } }`),
+      ),
+    ).toEqual([
+      'contexts.users.service.timeout: unknown key (valid keys: url, database)',
+      'contexts.users.tables.users.refrence: unknown key (did you mean "reference"?)',
+      'contexts.users.shadow.write: unknown key (did you mean "writes"?)',
+      'contexts.users.shadow.ignor: unknown key (did you mean "ignore"?)',
+    ]);
+    expect(errors(plan(`  users: { service: { url: http://x, database: u }, routes: ["GET /u"] }`, 'default: {}'))).toEqual([
+      'default: unknown key (did you mean "defaults"?)',
+    ]);
+  });
+
+  it('reports wrong types and ambiguous routes one per problem', () => {
+    expect(
+      errors(
+        plan(`  a:
+    service: { url: http://127.0.0.1:3101, database: a }
+    routes: ["GET /api/items/:id", "* /api/a"]
+    shadow: { writes: always }
+  b:
+    service: { url: http://127.0.0.1:3102, database: b }
+    routes: ["GET /api/Items/:key", "GET /api/a", "* /api/a"]`),
+      ),
+    ).toEqual([
+      'contexts.a.shadow.writes: Invalid option: expected one of "none"|"dryRun"',
+      'contexts.b.routes.0: route "GET /api/Items/:key" is ambiguous: contexts.a.routes.0 ("GET /api/items/:id") matches the same requests',
+      'contexts.b.routes.2: route "* /api/a" is ambiguous: contexts.a.routes.1 ("* /api/a") matches the same requests',
+    ]);
+  });
+
+  it('defaults shadow writes to none and takes dryRun', () => {
+    const p = parsePlan(
+      plan(`  a:
+    service: { url: http://127.0.0.1:3101, database: a }
+    routes: ["GET /a"]
+  b:
+    service: { url: http://127.0.0.1:3102, database: b }
+    routes: ["POST /b"]
+    shadow: { writes: dryRun }`),
+      {},
+    );
+    expect(p.contexts.a.shadow.writes).toBe('none');
+    expect(p.contexts.b.shadow.writes).toBe('dryRun');
+    expect(p.stickiness).toBeUndefined();
+  });
+
+  it('takes stickiness sources in order and rejects a source that is not exactly one kind', () => {
+    const ctx = `  a: { service: { url: http://127.0.0.1:3101, database: a }, routes: ["GET /a"] }`;
+    const p = parsePlan(
+      plan(
+        ctx,
+        `stickiness:
+  from:
+    - header: X-Account
+    - cookie: sid
+    - jwt: { claim: user.id, schemes: [Token, Bearer], secret: s3cret }
+  fallback: address`,
+      ),
+      {},
+    );
+    expect(p.stickiness).toEqual({
+      from: [{ header: 'x-account' }, { cookie: 'sid' }, { jwt: { claim: 'user.id', schemes: ['Token', 'Bearer'], secret: 's3cret' } }],
+      fallback: 'address',
+    });
+    expect(parsePlan(plan(ctx, 'stickiness: { from: [ { jwt: { claim: sub } } ] }'), {}).stickiness).toEqual({
+      from: [{ jwt: { claim: 'sub', schemes: ['Bearer'] } }],
+      fallback: 'none',
+    });
+    expect(errors(plan(ctx, 'stickiness: { from: [ { header: a, cookie: b }, {}, { jwt: { claim: sub, jwks: x } } ], fallback: ip }'))).toEqual([
+      'stickiness.from.0: give exactly one of header, cookie or jwt (got header and cookie)',
+      'stickiness.from.1: give exactly one of header, cookie or jwt',
+      'stickiness.from.2.jwt.jwks: unknown key (did you mean "jwksUrl"?)',
+      'stickiness.fallback: Invalid option: expected one of "address"|"none"',
+    ]);
+  });
+});

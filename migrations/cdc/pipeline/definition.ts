@@ -41,14 +41,30 @@ export function pipelinesFor(plan: Plan, context: string, serverUrl: string): { 
   const monolith = { databaseUrl: resolveDatabaseUrl(plan.monolith.database, serverUrl), database: databaseName(plan.monolith.database) };
   const service = { databaseUrl: resolveDatabaseUrl(ctx.service.database, serverUrl), database: databaseName(ctx.service.database) };
   const monolithTables = Object.keys(ctx.tables);
-  const serviceTables = [...new Set(Object.values(ctx.tables).map((m) => m.table))];
+  // Reference tables flow one way: the reverse pipeline neither publishes nor maps them.
+  const written = Object.fromEntries(Object.entries(ctx.tables).filter(([, m]) => !m.reference));
+  const serviceTables = [...new Set(Object.values(written).map((m) => m.table))];
   const base = (direction: Direction) => {
     const name = `${context}-${direction}`;
     const id = `strangler_${context}_${direction}`;
-    return { name, context, direction, mapping: ctx.tables, slot: id, publication: id, consumerGroup: `strangler-${name}-sink`, deadLetterTopic: `strangler.dlq.${name}` };
+    return { name, context, direction, slot: id, publication: id, consumerGroup: `strangler-${name}-sink`, deadLetterTopic: `strangler.dlq.${name}` };
   };
   return {
-    forward: { ...base('forward'), topicPrefix: 'monolith', source: { ...monolith, tables: monolithTables }, target: service },
-    reverse: { ...base('reverse'), topicPrefix: context, source: { ...service, tables: serviceTables }, target: monolith },
+    forward: { ...base('forward'), mapping: ctx.tables, topicPrefix: 'monolith', source: { ...monolith, tables: monolithTables }, target: service },
+    reverse: { ...base('reverse'), mapping: written, topicPrefix: context, source: { ...service, tables: serviceTables }, target: monolith },
   };
+}
+
+/**
+ * The service tables the write guard watches: with `shadow.writes: dryRun` every captured table (in shadow), and
+ * reference tables always. A service table is reference data only if every mapping into it says so.
+ */
+export function guardedTables(plan: Plan, context: string): { table: string; reference: boolean }[] {
+  const ctx = plan.contexts[context];
+  if (!ctx) throw new Error(`unknown context ${context}`);
+  const reference = new Map<string, boolean>();
+  for (const m of Object.values(ctx.tables)) reference.set(m.table, (reference.get(m.table) ?? true) && m.reference === true);
+  return [...reference]
+    .filter(([, ref]) => ref || ctx.shadow.writes === 'dryRun')
+    .map(([table, ref]) => ({ table, reference: ref }));
 }

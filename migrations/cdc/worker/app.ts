@@ -15,6 +15,8 @@ const syncBody = z.object({
 
 const reconcileBody = z.object({ limit: z.number().int().min(0).max(10_000).default(20) });
 
+const guardBody = z.object({ armed: z.boolean(), graceMs: z.number().int().min(0).max(600_000).default(0) });
+
 const toHttp = (err: unknown): never => {
   if (err instanceof WorkerError) throw new HttpError(err.status, err.status === 404 ? 'not_found' : 'pipeline_refused', err.message);
   throw err;
@@ -51,6 +53,18 @@ export function createWorkerApp(
   router.post('/contexts/:context/reconcile', async (req, res) => {
     const body = validate(reconcileBody, req.body ?? {});
     res.json(await worker.reconcile(String(req.params.context), { limit: body.limit }).catch(toHttp));
+  });
+  router.get('/guards', async (_req, res) => {
+    res.json({ items: await worker.guards() });
+  });
+  router.post('/contexts/:context/guard', async (req, res) => {
+    const body = validate(guardBody, req.body ?? {});
+    await worker.guard(String(req.params.context), body.armed, body.graceMs).catch(toHttp);
+    res.json({ context: String(req.params.context), armed: body.armed });
+  });
+  router.post('/contexts/:context/guard/reset', async (req, res) => {
+    await worker.resetGuard(String(req.params.context)).catch(toHttp);
+    res.json({ context: String(req.params.context), violations: 0 });
   });
   return createServiceApp({
     logger,

@@ -5,9 +5,10 @@ import type { Messaging } from '../../../lib/messaging/types';
 import { getContext, type Plan } from '../../../lib/plan';
 import { reconcile, type ReconcileResult } from '../../reconcile';
 import { topicFor } from '../events/envelope';
+import { applyGuard, readGuard, resetGuard, type GuardStatus } from '../guard/write-guard';
 import { assignDisjointIdRange, IdRangeError } from '../ids';
 import { readSinkOffsets } from '../offsets/sink-offsets';
-import { pipelinesFor, type Direction, type PipelineDefinition } from '../pipeline/definition';
+import { guardedTables, pipelinesFor, type Direction, type PipelineDefinition } from '../pipeline/definition';
 import { CdcSink, type SinkState, type SinkStatus } from '../sink';
 import { CdcSource, type SourceState } from '../source';
 import { parseLsn } from '../source/lsn';
@@ -105,6 +106,9 @@ export class CdcWorker {
       throw err instanceof IdRangeError ? new WorkerError(`id ranges of ${context}: ${err.message}`) : err;
     });
     if (!ids.ok) throw new WorkerError(`id ranges of ${context} are not disjoint: ${ids.problems.join('; ')}`);
+    // Before the first mirrored request: from here on the service's own commits to its captured tables are refused
+    // (also when a context rolled back to the monolith enters shadow again; canary opens them).
+    await this.guard(context, true);
     await this.registry.setDesired(forward.name, context, 'forward', 'running');
     await this.startPipeline(forward);
     return this.view(forward.name);
@@ -112,9 +116,48 @@ export class CdcWorker {
 
   async startReverse(context: string): Promise<PipelineView> {
     const { reverse } = this.definitions(context);
+    // The reverse pipeline runs from canary on: the service takes real writes now (reference tables stay guarded).
+    await this.guard(context, false);
     await this.registry.setDesired(reverse.name, context, 'reverse', 'running');
     await this.startPipeline(reverse);
     return this.view(reverse.name);
+  }
+
+  /**
+   * Arms (shadow) or disarms (canary on) the write guard on the service's captured tables; reference tables stay
+   * armed. `graceMs` lets requests the service took before a rollback finish without counting as violations.
+   */
+  async guard(context: string, armed: boolean, graceMs = 0): Promise<void> {
+    const { forward } = this.definitions(context);
+    const tables = guardedTables(this.plan, context);
+    if (!tables.length) return;
+    await applyGuard(forward.target.databaseUrl, context, tables, armed, graceMs).catch((err: Error) => {
+      throw new WorkerError(`write guard of ${context} in ${forward.target.database}: ${err.message}`, 502);
+    });
+  }
+
+  /** Per context with a guard installed: refused writes, their last one, and which tables are armed. */
+  async guards(): Promise<(GuardStatus | { context: string; error: string })[]> {
+    const contexts = Object.keys(this.plan.contexts).filter((c) => guardedTables(this.plan, c).length > 0);
+    const byDatabase = new Map<string, string[]>();
+    for (const c of contexts) {
+      const url = this.definitions(c).forward.target.databaseUrl;
+      byDatabase.set(url, [...(byDatabase.get(url) ?? []), c]);
+    }
+    const results = await Promise.all(
+      [...byDatabase].map(async ([url, names]) => {
+        try {
+          return (await readGuard(url)).filter((g) => names.includes(g.context));
+        } catch (err) {
+          return names.map((context) => ({ context, error: `cannot read the write guard: ${(err as Error).message}` }));
+        }
+      }),
+    );
+    return results.flat().sort((a, b) => a.context.localeCompare(b.context));
+  }
+
+  async resetGuard(context: string): Promise<void> {
+    await resetGuard(this.definitions(context).forward.target.databaseUrl, context);
   }
 
   private startPipeline(definition: PipelineDefinition): Promise<void> {

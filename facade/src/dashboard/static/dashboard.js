@@ -106,6 +106,20 @@
     );
   }
 
+  function renderFindings(card, findings) {
+    fill(field(card, 'findings'), ...(findings || []).map((f) => h('p', { class: 'finding critical' }, h('strong', {}, 'Critical:'), ` ${f.message}`)));
+  }
+
+  function renderStickiness(card, s, shadow) {
+    const writes = shadow.writes === 'dryRun' ? (shadow.writesMirrored ? 'writes mirrored as dry runs' : 'write mirroring stopped') : 'reads mirrored only';
+    if (!s || !s.requests) {
+      fill(field(card, 'stickiness'), `no routed requests yet · ${writes}`);
+      return;
+    }
+    const kind = s.withoutUserShare === 0 ? 'ok' : s.withoutUserShare <= 0.1 ? 'warn' : 'bad';
+    fill(field(card, 'stickiness'), pill(kind, `${pct(s.withoutUserShare)} without a user`), ` of ${s.requests} · fallback ${s.fallback} · ${writes}`);
+  }
+
   function pipelineText(direction, p) {
     if (!p) return [`${direction}: `, pill('none', 'absent')];
     const kind = p.state === 'streaming' ? 'ok' : p.state === 'error' ? 'bad' : 'warn';
@@ -221,6 +235,8 @@
         renderStage(card, c);
         renderTraffic(card, traffic.contexts[c.name], traffic.seconds);
         renderShadow(card, c.shadow);
+        renderFindings(card, c.findings);
+        renderStickiness(card, c.stickiness, c.shadow);
         renderPipelines(card, c.pipelines);
         renderBreaker(card, c.breaker);
         renderService(card, c.service);
