@@ -19,6 +19,9 @@ import { UpstreamBreaker } from './upstreams/breaker';
 import { AutoRollback } from './rollback/auto-rollback';
 import { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { ServiceOutcomes } from './upstreams/outcomes';
+import { TrafficWindow } from './dashboard/traffic';
+import { SeriesRecorder } from './series/series';
+import { requestTotals, serviceLatency } from './series/registry-totals';
 
 /** How long a starting facade waits for flags from Unleash when it has no backup and Unleash neither answers nor fails. */
 const FLAGS_READY_TIMEOUT_MS = 10_000;
@@ -30,6 +33,7 @@ export interface Facade {
   shadower: Shadower;
   outcomes: ServiceOutcomes;
   autoRollback?: AutoRollback;
+  series: SeriesRecorder;
   stop(): Promise<void>;
 }
 
@@ -86,9 +90,30 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
       ? new StageActions(plan, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), status, config.STRANGLER_CDC_URL)
       : undefined;
-  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages });
+  const series = new SeriesRecorder(
+    {
+      contexts: [...contexts.keys()],
+      stage: (name) => {
+        const s = flags.state(name);
+        return { stage: s.stage, percent: s.percent };
+      },
+      requests: requestTotals,
+      latency: serviceLatency,
+      shadow: async () => (await store.counts()).contexts,
+      service: (name) => outcomes.total(name),
+      fallbacks: (name) => outcomes.fallbackCount(name),
+      pipelines: cdc ? () => cdc.pipelines() : undefined,
+    },
+    config.SERIES_RESOLUTION_SECONDS,
+    config.SERIES_RETENTION_SECONDS,
+  );
+  const traffic = new TrafficWindow();
+  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, series, traffic });
 
   await flags.ready(FLAGS_READY_TIMEOUT_MS);
+  // Baselines once the flags are known: the first point then already carries the right stage.
+  await series.start();
+  traffic.start();
   const handler: http.RequestListener = (req, res) => {
     const url = req.url ?? '/';
     if (url.startsWith(ADMIN_PREFIX) && (url.length === ADMIN_PREFIX.length || url[ADMIN_PREFIX.length] === '/' || url[ADMIN_PREFIX.length] === '?')) {
@@ -109,8 +134,11 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     shadower,
     outcomes,
     autoRollback,
+    series,
     async stop() {
       autoRollback?.stop();
+      series.stop();
+      traffic.stop();
       await server.close();
       forwarder.close();
       for (const c of contexts.values()) {

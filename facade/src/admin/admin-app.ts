@@ -12,6 +12,9 @@ import type { StageActions } from './stage-actions';
 import { GateRefusedError, StageError } from '../../../lib/stages/controller';
 import { UnleashError } from '../../../lib/unleash/admin-client';
 import { CdcUnavailableError } from '../../../lib/stages/cdc-client';
+import type { TrafficWindow } from '../dashboard/traffic';
+import type { SeriesRecorder } from '../series/series';
+import { seriesRoutes } from '../series/routes';
 
 export const ADMIN_PREFIX = '/_strangler';
 
@@ -26,7 +29,14 @@ const diffsQuery = z.object({
  * The dashboard page itself is at /_strangler/ and shows only a login form until then. An Express app: this is not
  * the hot path.
  */
-export function createAdminApp(deps: { status: StatusService; adminToken: string; logger: Logger; stages?: StageActions }): Express {
+export function createAdminApp(deps: {
+  status: StatusService;
+  adminToken: string;
+  logger: Logger;
+  stages?: StageActions;
+  series?: SeriesRecorder;
+  traffic?: TrafficWindow;
+}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -44,11 +54,12 @@ export function createAdminApp(deps: { status: StatusService; adminToken: string
   });
 
   const auth = adminAuth(deps.adminToken);
-  const dashboard = dashboardRoutes({ auth, status: deps.status });
+  const dashboard = dashboardRoutes({ auth, status: deps.status, traffic: deps.traffic });
   router.use(dashboard.pages);
 
   router.use(requireAdmin(auth));
   router.use(dashboard.api);
+  if (deps.series) router.use(seriesRoutes(deps.series));
 
   router.get('/status', async (_req, res) => {
     res.json(await deps.status.status());

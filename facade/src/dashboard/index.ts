@@ -57,9 +57,9 @@ export interface DashboardDeps {
  * itself) and goes before the admin check; `api` holds the JSON the page needs beyond the admin API and goes after.
  */
 export function dashboardRoutes(deps: DashboardDeps): { pages: Router; api: Router } {
+  // The facade passes its own, sampled on a timer; without one the first read is the baseline.
   const traffic = deps.traffic ?? new TrafficWindow();
-  // The first sample is the baseline, so the very first poll already shows traffic since the facade started.
-  void traffic.report().catch(() => undefined);
+  if (!deps.traffic) void traffic.report().catch(() => undefined);
 
   const pages = express.Router();
   const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
