@@ -108,7 +108,7 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     config.SERIES_RETENTION_SECONDS,
   );
   const traffic = new TrafficWindow();
-  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, series, traffic });
+  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, series, traffic, plan });
 
   await flags.ready(FLAGS_READY_TIMEOUT_MS);
   // Baselines once the flags are known: the first point then already carries the right stage.

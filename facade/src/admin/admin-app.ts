@@ -15,12 +15,20 @@ import { CdcUnavailableError } from '../../../lib/stages/cdc-client';
 import type { TrafficWindow } from '../dashboard/traffic';
 import type { SeriesRecorder } from '../series/series';
 import { seriesRoutes } from '../series/routes';
+import type { Plan } from '../../../lib/plan';
+import { gateRoutes } from './gate-preview';
 
 export const ADMIN_PREFIX = '/_strangler';
 
 const diffsQuery = z.object({
   context: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+const groupsQuery = z.object({
+  context: z.string({ error: 'required: the context whose diffs to group' }).min(1).max(64),
+  examples: z.coerce.number().int().min(1).max(20).default(3),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
 /**
@@ -36,6 +44,8 @@ export function createAdminApp(deps: {
   stages?: StageActions;
   series?: SeriesRecorder;
   traffic?: TrafficWindow;
+  /** Enables `GET /gates` (the next stage's gates before Advance). */
+  plan?: Plan;
 }): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -60,6 +70,7 @@ export function createAdminApp(deps: {
   router.use(requireAdmin(auth));
   router.use(dashboard.api);
   if (deps.series) router.use(seriesRoutes(deps.series));
+  if (deps.plan) router.use(gateRoutes(deps.plan, deps.status));
 
   router.get('/status', async (_req, res) => {
     res.json(await deps.status.status());
@@ -72,6 +83,15 @@ export function createAdminApp(deps: {
       return;
     }
     res.json({ items: await deps.status.diffs(q.context, q.limit) });
+  });
+
+  router.get('/diffs/groups', async (req, res) => {
+    const q = validate(groupsQuery, req.query, 'query');
+    if (!deps.status.hasContext(q.context)) {
+      res.status(404).json(errorBody('unknown_context', `unknown context ${JSON.stringify(q.context)}`));
+      return;
+    }
+    res.json(await deps.status.diffGroups(q.context, q));
   });
 
   router.delete('/diffs', async (req, res) => {
