@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli/errors';
 import { advanceCommand, rollbackCommand, stageCommand } from './commands/stage';
-import { diffsCommand } from './commands/diffs';
+import { diffsCommand, diffsResetCommand, type DiffsFlags } from './commands/diffs';
 import { loadCommand, type LoadFlags } from './commands/load';
 import { statusCommand } from './commands/status';
 import { reconcileCommand } from './commands/reconcile';
@@ -52,13 +52,20 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action((context: string, opts: { json?: boolean }) => rollbackCommand(context, opts));
 
-  program
+  const diffs = program
     .command('diffs')
-    .description('the latest shadow differences of a context')
+    .description('the latest shadow differences of a context; --group: grouped by route and JSON path, with counts')
     .argument('<context>')
-    .option('--limit <n>', 'how many (default 20)')
+    .option('--group', 'group by route, then JSON path (count, share of comparisons, first/last seen, examples)')
+    .option('--examples <n>', 'with --group: value pairs shown per path, 1–20 (default 3)')
+    .option('--limit <n>', 'how many diffs, or with --group how many paths (default 20)')
     .option('--json', 'machine-readable output')
-    .action((context: string, opts: { json?: boolean; limit?: string }) => diffsCommand(context, opts));
+    .action((context: string, opts: DiffsFlags) => diffsCommand(context, opts));
+  diffs
+    .command('reset')
+    .description('forget a context\'s shadow diffs and counts (after fixing the service), so the diff rate starts over')
+    .argument('<context>')
+    .action((context: string) => diffsResetCommand(context));
 
   program
     .command('reconcile')
