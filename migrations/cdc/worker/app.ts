@@ -2,10 +2,12 @@ import { Router, type Express } from 'express';
 import { z } from 'zod';
 import { createServiceApp } from '../../../lib/http/app';
 import { HttpError } from '../../../lib/http/errors';
+import { registry as metricsRegistry } from '../../../lib/http/metrics';
 import { validate } from '../../../lib/http/validate';
 import type { Logger } from '../../../lib/logger';
 import type { PipelineRegistry } from './registry';
 import { CdcWorker, WorkerError } from './worker';
+import { registerPipelineMetrics } from './metrics';
 
 const syncBody = z.object({
   direction: z.enum(['forward', 'reverse']),
@@ -45,5 +47,6 @@ export function createWorkerApp(worker: CdcWorker, registry: PipelineRegistry, l
     const body = validate(reconcileBody, req.body ?? {});
     res.json(await worker.reconcile(String(req.params.context), { limit: body.limit }).catch(toHttp));
   });
+  registerPipelineMetrics(metricsRegistry, () => worker.pipelines());
   return createServiceApp({ logger, routers: [router], health: () => registry.ping() });
 }
