@@ -68,7 +68,7 @@ async function exportedNames(): Promise<Set<string>> {
   for (const reg of [processRegistry, worker]) {
     for (const m of await reg.getMetricsAsJSON()) {
       names.add(m.name);
-      if (m.type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.name}${suffix}`);
+      if (String(m.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${m.name}${suffix}`);
     }
   }
   return names;
