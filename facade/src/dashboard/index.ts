@@ -14,7 +14,11 @@ export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 const asset = (file: string, type: string) => [file, { type, body: fs.readFileSync(path.join(__dirname, 'static', file)) }] as const;
-const ASSETS = new Map([asset('dashboard.js', 'text/javascript; charset=utf-8'), asset('dashboard.css', 'text/css; charset=utf-8')]);
+const ASSETS = new Map([
+  asset('dashboard.js', 'text/javascript; charset=utf-8'),
+  asset('charts.js', 'text/javascript; charset=utf-8'),
+  asset('dashboard.css', 'text/css; charset=utf-8'),
+]);
 
 function pageHeaders(res: Response): void {
   res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
