@@ -47,4 +47,30 @@ describe('TrafficWindow', () => {
     }
     expect((w as unknown as { samples: unknown[] }).samples.length).toBeLessThanOrEqual(41);
   });
+
+  it('moves on its own timer: after a quiet spell with no page open, a report covers only the last window', async () => {
+    jest.useFakeTimers();
+    try {
+      const w = window();
+      await w.report(); // a page looked once, then was closed
+      w.start(1000);
+      const tick = async (seconds: number) => {
+        for (let i = 0; i < seconds; i++) {
+          now += 1000;
+          await jest.advanceTimersByTimeAsync(1000);
+        }
+      };
+      set([100, 0]); // before the canary: all on the monolith
+      await tick(10);
+      set([100, 50]); // then the service takes over; nobody looks for a while
+      await tick(40);
+      expect(await w.report()).toMatchObject({ contexts: { users: { monolith: 0, service: 0, serviceShare: null } } });
+      set([100, 80]);
+      await tick(5);
+      expect(await w.report()).toMatchObject({ seconds: 30, contexts: { users: { monolith: 0, service: 30, serviceShare: 1 } } });
+      w.stop();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
