@@ -206,7 +206,11 @@ describe('dashboard in a real browser (chromium, real Unleash, monolith and user
     // Someone runs the CLI: the page follows within a couple of seconds.
     await applyStage(admin, 'users', 'cutover');
     await eventually(async () => expect(await stageOf('users')).toBe('cutover'), 4_000, 100);
+    // The facade's window starts at its first sample after the flip (one a second): requests after it are counted.
+    await page.waitForTimeout(1_100);
     for (let i = 0; i < 4; i++) expect((await request(facade.url).get('/api/users/2')).body.name).toBe('Ada L.');
+    // Right after cutover the split is all service: the window never mixes in the canary's traffic.
+    await eventually(async () => expect(await text('[data-context="users"] [data-field="traffic-text"]')).toMatch(/^monolith 0% \(0\) service 100% \(4\) — last \d+ s, since the move to cutover$/), 5_000);
     await eventually(async () => expect(await text('[data-context="users"] [data-chart="split"] [data-value]')).toBe('100% now · flag 100%'), 5_000, 200);
     await eventually(async () => expect(await text('[data-context="users"] [data-field="next"] h3')).toBe('Gates to retired: all gates pass'), 5_000);
     await page.screenshot({ path: stageScreenshot('cutover'), fullPage: true });

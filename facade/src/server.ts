@@ -107,7 +107,10 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     config.SERIES_RESOLUTION_SECONDS,
     config.SERIES_RETENTION_SECONDS,
   );
-  const traffic = new TrafficWindow();
+  const traffic = new TrafficWindow(undefined, undefined, undefined, (name) => {
+    const s = flags.state(name);
+    return `${s.stage}:${s.percent}`;
+  });
   const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, series, traffic, plan });
 
   await flags.ready(FLAGS_READY_TIMEOUT_MS);

@@ -71,7 +71,10 @@
     card.querySelector('[data-action="rollback"]').disabled = busy.has(c.name) || c.stage === 'monolith';
   }
 
-  function renderTraffic(card, t, seconds) {
+  function renderTraffic(card, t, windowSeconds, c) {
+    // The facade cuts a context's window at its last stage change, so the split never mixes two stages.
+    const seconds = t && t.seconds !== undefined ? t.seconds : windowSeconds;
+    const span = t && t.sinceStageChange ? `last ${seconds} s, since the move to ${stageLabel(c)}` : `last ${seconds} s`;
     const monolith = t ? t.monolith : 0;
     const service = t ? t.service : 0;
     const total = monolith + service;
@@ -80,7 +83,7 @@
     bar.querySelector('.bar-service').style.width = total ? `${(service / total) * 100}%` : '0';
     const text = field(card, 'traffic-text');
     if (!total) {
-      fill(text, `no requests in the last ${seconds} s`);
+      fill(text, `no requests in the ${span}`);
       return;
     }
     fill(
@@ -89,7 +92,7 @@
       `monolith ${wholePct(monolith / total)} (${monolith})  `,
       h('span', { class: 'swatch service' }),
       `service ${wholePct(service / total)} (${service})`,
-      ` — last ${seconds} s`,
+      ` — ${span}`,
     );
   }
 
@@ -331,7 +334,7 @@
         if (!card) continue;
         latest.set(c.name, c);
         renderStage(card, c);
-        renderTraffic(card, traffic.contexts[c.name], traffic.seconds);
+        renderTraffic(card, traffic.contexts[c.name], traffic.seconds, c);
         renderShadow(card, c.shadow);
         renderPipelines(card, c.pipelines);
         renderBreaker(card, c.breaker);
