@@ -44,8 +44,8 @@
     svg.append(el('line', { x1: PAD.left, x2: W - PAD.right, y1: y(top), y2: y(top), class: 'chart-grid' }));
     svg.append(el('text', { x: W - PAD.right, y: PAD.top + 8, class: 'chart-label', 'text-anchor': 'end' }, format(top)));
     if (n) {
-      const span = Math.round((t1 - t0) / 60000);
-      svg.append(el('text', { x: PAD.left, y: H - 2, class: 'chart-label' }, span ? `${span} min ago` : 'now'));
+      const seconds = Math.round((t1 - t0) / 1000);
+      svg.append(el('text', { x: PAD.left, y: H - 2, class: 'chart-label' }, seconds >= 60 ? `${Math.round(seconds / 60)} min ago` : `${seconds} s ago`));
       svg.append(el('text', { x: W - PAD.right, y: H - 2, class: 'chart-label', 'text-anchor': 'end' }, 'now'));
     }
     for (const m of markers) {
