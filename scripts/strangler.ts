@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli/errors';
+import type { DiffsFlags } from './commands/diffs';
 import type { LoadFlags } from './commands/load';
 
 // Each command's module is loaded when it runs: between them they pull in pg, kafkajs, Unleash's client and the
@@ -50,13 +51,20 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action((context: string, opts: { json?: boolean }) => stage().then((m) => m.rollbackCommand(context, opts)));
 
-  program
+  const diffs = program
     .command('diffs')
-    .description('the latest shadow differences of a context')
+    .description('the latest shadow differences of a context; --group: grouped by route and JSON path, with counts')
     .argument('<context>')
-    .option('--limit <n>', 'how many (default 20)')
+    .option('--group', 'group by route, then JSON path (count, share of comparisons, first/last seen, examples)')
+    .option('--examples <n>', 'with --group: value pairs shown per path, 1–20 (default 3)')
+    .option('--limit <n>', 'how many diffs, or with --group how many paths (default 20)')
     .option('--json', 'machine-readable output')
-    .action((context: string, opts: { json?: boolean; limit?: string }) => import('./commands/diffs').then((m) => m.diffsCommand(context, opts)));
+    .action((context: string, opts: DiffsFlags) => import('./commands/diffs').then((m) => m.diffsCommand(context, opts)));
+  diffs
+    .command('reset')
+    .description('forget a context\'s shadow diffs and counts (after fixing the service), so the diff rate starts over')
+    .argument('<context>')
+    .action((context: string) => import('./commands/diffs').then((m) => m.diffsResetCommand(context)));
 
   program
     .command('reconcile')

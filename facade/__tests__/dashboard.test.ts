@@ -15,6 +15,7 @@ jest.setTimeout(120_000);
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.resolve(__dirname, '..', '..', 'test-artifacts', 'dashboard.png');
 const LOGIN_SCREENSHOT = path.resolve(__dirname, '..', '..', 'test-artifacts', 'dashboard-login.png');
+const stageScreenshot = (stage: string) => path.resolve(__dirname, '..', '..', 'test-artifacts', `dashboard-${stage}.png`);
 // Evaluated in the page (strings: this project's TypeScript has no DOM types).
 const STATUS_FROM_PAGE = "fetch('/_strangler/status').then((r) => r.status)";
 
@@ -44,7 +45,8 @@ describe('dashboard in a real browser (chromium, real Unleash, monolith and user
     facade = await startTestFacade({
       plan: testPlan({ monolith: monolith.server.url, users: users.server.url }),
       unleash,
-      env: { UNLEASH_ADMIN_TOKEN: unleash.adminToken },
+      // A point a second, so the charts fill within the test (10 s in production).
+      env: { UNLEASH_ADMIN_TOKEN: unleash.adminToken, SERIES_RESOLUTION_SECONDS: '1' },
     });
     await eventually(() => expect(facade.facade.flags.state('users').stage).toBe('shadow'), 5_000, 50);
 
@@ -112,19 +114,38 @@ describe('dashboard in a real browser (chromium, real Unleash, monolith and user
     await eventually(async () => expect(await text('[data-context="users"] [data-field="traffic-text"]')).toMatch(/^monolith 100% \(6\) service 0% \(0\) — last \d+ s$/), 5_000);
     await eventually(async () => expect(await text('[data-context="users"] [data-field="shadow"]')).toMatch(/^diff rate 50\.0% 3 of 6 compared · sampling 100%$/), 5_000);
 
-    // The latest diffs open to show the differing JSON paths with both values.
-    const diff = card('users').locator('details.diff').first();
-    await diff.waitFor({ timeout: 5_000 });
-    expect(await diff.locator('summary').textContent()).toMatch(/^GET \/api\/users\/2 — 1 path · /);
-    expect(await diff.locator('table').isVisible()).toBe(false);
-    await diff.locator('summary').click();
-    expect(await cells(diff.locator('tbody tr').first())).toEqual(['$.name', '"Ada Lovelace"', '"Ada L."']);
+    // Diffs grouped like Diffy: per route, then per JSON path; the folded row names the path, identical diffs once.
+    const group = card('users').locator('details.diff-group[data-path="$.name"]');
+    await group.waitFor({ timeout: 5_000 });
+    expect(await text('[data-context="users"] .diff-route h4')).toBe('* /api/users/:id — 3 of 6 compared differed');
+    expect((await group.locator('summary').textContent())?.replace(/\s+/g, ' ')).toMatch(/^\$\.name — 3× \(50\.0% of comparisons\) · 1 distinct · last /);
+    expect(await group.locator('table').isVisible()).toBe(false);
+    await group.locator('summary').click();
+    expect(await group.locator('tbody tr').count()).toBe(1);
+    expect(await cells(group.locator('tbody tr').first())).toEqual(['"Ada Lovelace"', '"Ada L."', '3×', 'GET /api/users/2']);
     // Still open after the next polls.
     await page.waitForTimeout(2_000);
-    expect(await card('users').locator('details.diff').first().locator('table').isVisible()).toBe(true);
+    expect(await card('users').locator('details.diff-group').first().locator('table').isVisible()).toBe(true);
+
+    // The charts fill from the server-side series, with the shadow traffic in them.
+    // (A bucket without comparisons has no diff rate: the 6 requests may all fall in one second, so one point or more.)
+    const points = (chart: string, series: string) => card('users').locator(`[data-chart="${chart}"] path[data-series="${series}"]`).getAttribute('data-points').then(Number);
+    await eventually(async () => expect(await points('diffRate', 'diff rate')).toBeGreaterThanOrEqual(1), 10_000, 200);
+    await eventually(async () => expect(await points('split', 'flag percent')).toBeGreaterThan(2), 10_000, 200);
+    expect(await text('[data-context="users"] [data-chart="split"] [data-value]')).toMatch(/^(0% now|no traffic) · flag 0%$|^no traffic$/);
+
+    // The next stage's gates show before anyone presses Advance, with their numbers.
+    const next = '[data-context="users"] [data-field="next"]';
+    await eventually(async () => expect(await text(`${next} h3`)).toBe('Gates to canary 10%: 2 of 3 gates fail'), 5_000);
+    expect(await cells(`${next} [data-gate="shadow.compared"]`)).toEqual(['shadow.compared', '✖ fail', '6 requests compared (min 100)']);
+    expect(await cells(`${next} [data-gate="reconcile.clean"]`)).toEqual(['reconcile.clean', '◌ on Advance', 'checked when Advance is pressed (reconcile compares every row of both sides)']);
+    await page.screenshot({ path: stageScreenshot('shadow'), fullPage: true });
   });
 
   it('shows the failing gates with their numbers when an advance is refused, and offers to force it', async () => {
+    const next = '[data-context="notifications"] [data-field="next"]';
+    expect(await text(`${next} h3`)).toBe('Gates to shadow: 2 of 2 gates fail');
+    expect(await cells(`${next} [data-gate="forward.streaming"]`)).toEqual(['forward.streaming', '✖ fail', 'pipeline notifications-forward is absent']);
     await card('notifications').locator('[data-action="advance"]').click();
     expect(await page.locator('#confirm').isVisible()).toBe(true);
     expect(await text('#confirm-text')).toBe('Advance notifications from monolith to shadow? The gates are checked first.');
@@ -145,12 +166,57 @@ describe('dashboard in a real browser (chromium, real Unleash, monolith and user
     expect(await stageOf('notifications')).toBe('monolith');
   });
 
+  it('at canary 50 % the live split is within a few points of the flag, charts and gates follow', async () => {
+    await applyStage(admin, 'users', 'canary', 50);
+    await eventually(async () => expect(await stageOf('users')).toBe('canary 50%'), 5_000, 100);
+    // Load from 400 different users: the flag splits them by user id.
+    for (let batch = 0; batch < 20; batch++) {
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => request(facade.url).get('/api/users/1').set('x-user-id', `user-${batch * 20 + i}`)));
+      for (const a of answers) expect(a.status).toBe(200);
+    }
+    let share = 0;
+    await eventually(async () => {
+      const t = await text('[data-context="users"] [data-field="traffic-text"]');
+      const m = /service (\d+)% \((\d+)\)/.exec(t);
+      expect(m).not.toBeNull();
+      expect(Number(m![2])).toBeGreaterThan(150);
+      share = Number(m![1]);
+    }, 5_000);
+    expect(Math.abs(share - 50)).toBeLessThanOrEqual(8);
+
+    // The series has the stage move as a marker and the split in the chart.
+    await eventually(async () => expect(await card('users').locator('[data-chart="split"] .chart-marker[data-marker="→ canary 50%"]').count()).toBe(1), 5_000, 200);
+    expect(await text('[data-context="users"] [data-chart="split"] [data-value]')).toMatch(/^\d+% now · flag 50%$/);
+    expect(await card('users').locator('[data-chart="latency"] path[data-series="p99"]').count()).toBe(1);
+    // The same split from the admin API's series: every request of the canary, counted once.
+    await eventually(async () => {
+      const series = (await page.evaluate("fetch('/_strangler/series?context=users').then((r) => r.json())")) as { points: { percent: number; requests: { monolith: number; service: number } }[] };
+      const atCanary = series.points.filter((p) => p.percent === 50);
+      const served = atCanary.reduce((n, p) => n + p.requests.service, 0);
+      const total = atCanary.reduce((n, p) => n + p.requests.service + p.requests.monolith, 0);
+      expect(total).toBe(400);
+      expect(Math.abs((served / total) * 100 - 50)).toBeLessThanOrEqual(8);
+    }, 5_000, 200);
+
+    const next = '[data-context="users"] [data-field="next"]';
+    await eventually(async () => expect(await text(`${next} h3`)).toBe('Gates to cutover: 2 of 4 gates fail'), 5_000);
+    expect((await cells(`${next} [data-gate="service.requests"]`)).slice(0, 2)).toEqual(['service.requests', '✔ pass']);
+    expect(await cells(`${next} [data-gate="reverse.streaming"]`)).toEqual(['reverse.streaming', '✖ fail', 'pipeline users-reverse is absent']);
+    await page.screenshot({ path: stageScreenshot('canary'), fullPage: true });
+  });
+
   it('follows a stage change made elsewhere, then advances users to retired from the page without reloading', async () => {
     // Someone runs the CLI: the page follows within a couple of seconds.
     await applyStage(admin, 'users', 'cutover');
     await eventually(async () => expect(await stageOf('users')).toBe('cutover'), 4_000, 100);
+    // The facade's window starts at its first sample after the flip (one a second): requests after it are counted.
+    await page.waitForTimeout(1_100);
     for (let i = 0; i < 4; i++) expect((await request(facade.url).get('/api/users/2')).body.name).toBe('Ada L.');
-    await eventually(async () => expect(await text('[data-context="users"] [data-field="traffic-text"]')).toMatch(/^monolith 60% \(6\) service 40% \(4\)/), 5_000);
+    // Right after cutover the split is all service: the window never mixes in the canary's traffic.
+    await eventually(async () => expect(await text('[data-context="users"] [data-field="traffic-text"]')).toMatch(/^monolith 0% \(0\) service 100% \(4\) — last \d+ s, since the move to cutover$/), 5_000);
+    await eventually(async () => expect(await text('[data-context="users"] [data-chart="split"] [data-value]')).toBe('100% now · flag 100%'), 5_000, 200);
+    await eventually(async () => expect(await text('[data-context="users"] [data-field="next"] h3')).toBe('Gates to retired: all gates pass'), 5_000);
+    await page.screenshot({ path: stageScreenshot('cutover'), fullPage: true });
 
     await card('users').locator('[data-action="advance"]').click();
     expect(await text('#confirm-text')).toBe('Advance users from cutover to retired? The gates are checked first.');
@@ -178,6 +244,30 @@ describe('dashboard in a real browser (chromium, real Unleash, monolith and user
     expect(await text(result)).toContain('⚠ no CDC worker: pipelines were not started');
     await eventually(async () => expect(await stageOf('notifications')).toBe('shadow'), 3_000, 100);
     expect((await readStage(admin, 'notifications')).stage).toBe('shadow');
+  });
+
+  it('works at 1024 px wide and by keyboard alone', async () => {
+    await page.setViewportSize({ width: 1024, height: 768 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1024);
+    const focused = (selector: string) => page.evaluate(`document.activeElement === document.querySelector(${JSON.stringify(selector)})`);
+    const tabTo = async (selector: string) => {
+      for (let i = 0; i < 300 && !(await focused(selector)); i++) await page.keyboard.press('Tab');
+      expect(await focused(selector)).toBe(true);
+    };
+    // A folded diff group opens with the keyboard.
+    await tabTo('[data-context="users"] details.diff-group summary');
+    const wasOpen = await card('users').locator('details.diff-group').first().getAttribute('open');
+    await page.keyboard.press('Enter');
+    expect(await card('users').locator('details.diff-group').first().getAttribute('open')).toBe(wasOpen === null ? '' : null);
+    // Advance asks first; Escape cancels.
+    await tabTo('[data-context="orders"] [data-action="advance"]');
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#confirm').isVisible()).toBe(true);
+    expect(await text('#confirm-text')).toBe('Advance orders from monolith to shadow? The gates are checked first.');
+    await page.keyboard.press('Escape');
+    expect(await page.locator('#confirm').isVisible()).toBe(false);
+    expect((await readStage(admin, 'orders')).stage).toBe('monolith');
+    await page.setViewportSize({ width: 1600, height: 1000 });
   });
 
   it('logs out: the login form again, and the JSON API refuses the browser', async () => {

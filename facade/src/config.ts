@@ -38,6 +38,9 @@ const schema = z.object({
   SHADOW_READ_DELAY_MS: z.coerce.number().int().min(0).default(500),
   /** How often the CDC worker's write guard is read (violations stop write mirroring). */
   WRITE_GUARD_POLL_MS: ms(2_000),
+  /** The admin API's time series (`GET /_strangler/series`): one point per context this often, kept this long. */
+  SERIES_RESOLUTION_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
+  SERIES_RETENTION_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(6 * 3600),
   BREAKER_RESET_MS: ms(5_000),
   BREAKER_ERROR_PERCENT: z.coerce.number().min(1).max(100).default(50),
   BREAKER_VOLUME: z.coerce.number().int().min(1).default(5),

@@ -28,6 +28,13 @@ const shadowOutcomes = new Counter({
   registers: [registry],
 });
 
+const fallbacks = new Counter({
+  name: 'strangler_facade_fallbacks_total',
+  help: 'Reads the monolith served because the context\'s service could not (error, timeout, open breaker).',
+  labelNames: ['context'],
+  registers: [registry],
+});
+
 const breakerState = new Gauge({
   name: 'strangler_breaker_open',
   help: '1 when the circuit breaker of the context\'s service is open (0.5 half-open), else 0.',
@@ -71,6 +78,10 @@ export function recordRequest(context: string, upstream: string, status: number,
 
 export function recordShadow(context: string, outcome: 'matched' | 'diff' | 'error' | 'skipped'): void {
   shadowOutcomes.labels(context, outcome).inc();
+}
+
+export function recordFallback(context: string): void {
+  fallbacks.labels(context).inc();
 }
 
 export function recordBreaker(context: string, state: 'closed' | 'open' | 'half_open'): void {

@@ -22,6 +22,9 @@ import { UpstreamBreaker } from './upstreams/breaker';
 import { AutoRollback } from './rollback/auto-rollback';
 import { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { ServiceOutcomes } from './upstreams/outcomes';
+import { TrafficWindow } from './dashboard/traffic';
+import { SeriesRecorder } from './series/series';
+import { requestTotals, serviceLatency } from './series/registry-totals';
 
 /** How long a starting facade waits for flags from Unleash when it has no backup and Unleash neither answers nor fails. */
 const FLAGS_READY_TIMEOUT_MS = 10_000;
@@ -35,6 +38,7 @@ export interface Facade {
   autoRollback?: AutoRollback;
   /** Present when the facade knows the CDC worker (STRANGLER_CDC_URL). */
   violations?: ViolationWatch;
+  series: SeriesRecorder;
   stop(): Promise<void>;
 }
 
@@ -95,9 +99,33 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
       ? new StageActions(plan, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), status, cdc)
       : undefined;
-  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, trustProxy: config.TRUST_PROXY });
+  const series = new SeriesRecorder(
+    {
+      contexts: [...contexts.keys()],
+      stage: (name) => {
+        const s = flags.state(name);
+        return { stage: s.stage, percent: s.percent };
+      },
+      requests: requestTotals,
+      latency: serviceLatency,
+      shadow: async () => (await store.counts()).contexts,
+      service: (name) => outcomes.total(name),
+      fallbacks: (name) => outcomes.fallbackCount(name),
+      pipelines: cdc ? () => cdc.pipelines() : undefined,
+    },
+    config.SERIES_RESOLUTION_SECONDS,
+    config.SERIES_RETENTION_SECONDS,
+  );
+  const traffic = new TrafficWindow(undefined, undefined, undefined, (name) => {
+    const s = flags.state(name);
+    return `${s.stage}:${s.percent}`;
+  });
+  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, series, traffic, plan, trustProxy: config.TRUST_PROXY });
 
   await flags.ready(FLAGS_READY_TIMEOUT_MS);
+  // Baselines once the flags are known: the first point then already carries the right stage.
+  await series.start();
+  traffic.start();
   const handler: http.RequestListener = (req, res) => {
     const url = req.url ?? '/';
     if (url.startsWith(ADMIN_PREFIX) && (url.length === ADMIN_PREFIX.length || url[ADMIN_PREFIX.length] === '/' || url[ADMIN_PREFIX.length] === '?')) {
@@ -119,10 +147,13 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     outcomes,
     autoRollback,
     violations,
+    series,
     async stop() {
       autoRollback?.stop();
       violations?.stop();
       sticky.close();
+      series.stop();
+      traffic.stop();
       await server.close();
       forwarder.close();
       for (const c of contexts.values()) {

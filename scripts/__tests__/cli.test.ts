@@ -96,6 +96,9 @@ describe('strangler CLI against a running facade and Unleash', () => {
     [['stage', 'users', 'canary', '--percent', 'ten'], 'strangler: --percent must be an integer 1–99, got "ten"'],
     [['stage', 'users', 'cutover', '--percent', '10'], 'strangler: --percent only applies to the canary stage'],
     [['diffs', 'users', '--limit', '0'], 'strangler: --limit must be an integer 1–500, got "0"'],
+    [['diffs', 'users', '--examples', '2'], 'strangler: --examples only applies with --group'],
+    [['diffs', 'users', '--group', '--examples', '0'], 'strangler: --examples must be an integer 1–20, got "0"'],
+    [['diffs', 'reset', 'nope'], 'strangler: unknown context "nope"; the plan has: notifications, payments, users, orders'],
   ])('refuses %j with one line and a non-zero exit', async (args, message) => {
     const { code, out } = await cli(...args);
     expect(code).toBe(1);
@@ -108,6 +111,33 @@ describe('strangler CLI against a running facade and Unleash', () => {
     expect(JSON.parse(out)).toEqual({ context: 'users', findings: [], items: expect.any(Array) });
   });
 
+  it('diffs --group names each differing JSON path with its count and example; diffs reset starts over', async () => {
+    await monolith.sequelize.query("INSERT INTO users (email, name) VALUES ('g1@example.com', 'Same'), ('g2@example.com', 'Ada Lovelace')");
+    await users.sequelize.query("INSERT INTO users (email, full_name) VALUES ('g1@example.com', 'Same'), ('g2@example.com', 'Ada L.')");
+    const [[{ id }]] = (await monolith.sequelize.query("SELECT id FROM users WHERE email = 'g2@example.com'")) as [{ id: number }[], unknown];
+    const [[{ id: same }]] = (await monolith.sequelize.query("SELECT id FROM users WHERE email = 'g1@example.com'")) as [{ id: number }[], unknown];
+    expect((await cli('stage', 'users', 'shadow', '--force')).code).toBe(0);
+    await eventually(() => expect(facade.facade.flags.state('users').stage).toBe('shadow'), 2_000);
+    for (const path of [`/api/users/${id}`, `/api/users/${id}`, `/api/users/${same}`]) expect((await fetch(`${facade.url}${path}`)).status).toBe(200);
+    await eventually(async () => expect((await facade.facade.status.status()).contexts.find((c) => c.name === 'users')!.shadow.compared).toBe(3), 5_000);
+
+    const text = await cli('diffs', 'users', '--group');
+    expect(text.code).toBe(0);
+    const lines = text.out.trim().split('\n');
+    expect(lines[0]).toBe('users: 2 of 3 comparisons differed (66.7%), 0 service errors');
+    expect(lines).toContain('* /api/users/:id — 3 compared, 2 differed');
+    expect(text.out).toMatch(/^ {2}\$\.name {2}2× \(66\.7% of comparisons\) {2}first \S+ {2}last \S+ {2}1 distinct$/m);
+    expect(text.out).toContain(`      monolith "Ada Lovelace"  service "Ada L."  ×2  (GET /api/users/${id}`);
+
+    const json = JSON.parse((await cli('diffs', 'users', '--group', '--json', '--examples', '1')).out);
+    expect(json.routes[0].paths[0]).toMatchObject({ path: '$.name', count: 2, distinct: 1, examples: [{ monolith: 'Ada Lovelace', service: 'Ada L.', count: 2 }] });
+
+    const reset = await cli('diffs', 'reset', 'users');
+    expect(reset).toEqual({ code: 0, out: 'shadow diffs and counts of users reset: the diff rate starts over\n' });
+    expect(JSON.parse((await cli('diffs', 'users', '--group', '--json')).out)).toMatchObject({ compared: 0, routes: [] });
+    expect((await cli('stage', 'users', 'monolith')).code).toBe(0);
+  });
+
   it('without a running stack, says how to start one', async () => {
     const run = runCli(['status'], { STRANGLER_HOME: tempStackHome(), STRANGLER_FACADE_URL: '', STRANGLER_ADMIN_TOKEN: '', UNLEASH_URL: '', UNLEASH_ADMIN_TOKEN: '' });
     expect((await run.exited()).code).toBe(1);
@@ -117,7 +147,7 @@ describe('strangler CLI against a running facade and Unleash', () => {
   });
 
   it('--help works on every command', async () => {
-    for (const cmd of [[], ['up'], ['status'], ['stage'], ['advance'], ['rollback'], ['diffs']]) {
+    for (const cmd of [[], ['up'], ['status'], ['stage'], ['advance'], ['rollback'], ['diffs'], ['diffs', 'reset']]) {
       const { code, out } = await cli(...cmd, '--help');
       expect(code).toBe(0);
       expect(out).toMatch(/Usage: strangler/);

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { entryArgs, PROJECT_ROOT } from '../../lib/project';
 import { openLog } from './home';
 

@@ -12,6 +12,11 @@ import type { StageActions } from './stage-actions';
 import { GateRefusedError, StageError } from '../../../lib/stages/controller';
 import { UnleashError } from '../../../lib/unleash/admin-client';
 import { CdcUnavailableError } from '../../../lib/stages/cdc-client';
+import type { TrafficWindow } from '../dashboard/traffic';
+import type { SeriesRecorder } from '../series/series';
+import { seriesRoutes } from '../series/routes';
+import type { Plan } from '../../../lib/plan';
+import { gateRoutes } from './gate-preview';
 
 export const ADMIN_PREFIX = '/_strangler';
 
@@ -20,13 +25,29 @@ const diffsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
+const groupsQuery = z.object({
+  context: z.string({ error: 'required: the context whose diffs to group' }).min(1).max(64),
+  examples: z.coerce.number().int().min(1).max(20).default(3),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
 /**
  * The facade's own API under /_strangler: health and metrics are open (load balancers and Prometheus scrape them);
  * everything that tells about the migration needs the admin token (Bearer, or the dashboard's session cookie).
  * The dashboard page itself is at /_strangler/ and shows only a login form until then. An Express app: this is not
  * the hot path.
  */
-export function createAdminApp(deps: { status: StatusService; adminToken: string; logger: Logger; stages?: StageActions; trustProxy?: boolean }): Express {
+export function createAdminApp(deps: {
+  status: StatusService;
+  adminToken: string;
+  logger: Logger;
+  stages?: StageActions;
+  series?: SeriesRecorder;
+  traffic?: TrafficWindow;
+  /** Enables `GET /gates` (the next stage's gates before Advance). */
+  plan?: Plan;
+  trustProxy?: boolean;
+}): Express {
   const app = express();
   app.disable('x-powered-by');
   // Behind one trusted proxy (TRUST_PROXY): req.secure and req.ip come from its X-Forwarded-Proto / -For (the last hop).
@@ -47,11 +68,13 @@ export function createAdminApp(deps: { status: StatusService; adminToken: string
   });
 
   const auth = adminAuth(deps.adminToken);
-  const dashboard = dashboardRoutes({ auth, status: deps.status });
+  const dashboard = dashboardRoutes({ auth, status: deps.status, traffic: deps.traffic });
   router.use(dashboard.pages);
 
   router.use(requireAdmin(auth));
   router.use(dashboard.api);
+  if (deps.series) router.use(seriesRoutes(deps.series));
+  if (deps.plan) router.use(gateRoutes(deps.plan, deps.status));
 
   router.get('/status', async (_req, res) => {
     res.json(await deps.status.status());
@@ -65,6 +88,15 @@ export function createAdminApp(deps: { status: StatusService; adminToken: string
     }
     const [items, findings] = await Promise.all([deps.status.diffs(q.context, q.limit), deps.status.findings(q.context)]);
     res.json({ items, findings });
+  });
+
+  router.get('/diffs/groups', async (req, res) => {
+    const q = validate(groupsQuery, req.query, 'query');
+    if (!deps.status.hasContext(q.context)) {
+      res.status(404).json(errorBody('unknown_context', `unknown context ${JSON.stringify(q.context)}`));
+      return;
+    }
+    res.json(await deps.status.diffGroups(q.context, q));
   });
 
   router.delete('/diffs', async (req, res) => {

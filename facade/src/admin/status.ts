@@ -2,6 +2,7 @@ import type { Plan, Stage } from '../../../lib/plan';
 import type { Flags } from '../flags/flag-source';
 import type { RoutedContext } from '../routing/router';
 import type { DiffStore, StoredDiff } from '../shadow/diff-store';
+import type { DiffGroups } from '../shadow/diff-groups';
 import type { AutoRollback, RollbackRecord } from '../rollback/auto-rollback';
 import type { CdcClient, GuardStatus, PipelineStatus } from '../../../lib/stages/cdc-client';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
@@ -133,5 +134,9 @@ export class StatusService {
 
   diffs(context: string | undefined, limit: number): Promise<StoredDiff[]> {
     return this.store.list({ context, limit });
+  }
+
+  diffGroups(context: string, options: { examples: number; limit: number }): Promise<DiffGroups> {
+    return this.store.groups(context, options);
   }
 }

@@ -15,7 +15,11 @@ export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 const asset = (file: string, type: string) => [file, { type, body: fs.readFileSync(path.join(PROJECT_ROOT, 'facade', 'src', 'dashboard', 'static', file)) }] as const;
-const ASSETS = new Map([asset('dashboard.js', 'text/javascript; charset=utf-8'), asset('dashboard.css', 'text/css; charset=utf-8')]);
+const ASSETS = new Map([
+  asset('dashboard.js', 'text/javascript; charset=utf-8'),
+  asset('charts.js', 'text/javascript; charset=utf-8'),
+  asset('dashboard.css', 'text/css; charset=utf-8'),
+]);
 
 function pageHeaders(res: Response): void {
   res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
@@ -58,9 +62,9 @@ export interface DashboardDeps {
  * itself) and goes before the admin check; `api` holds the JSON the page needs beyond the admin API and goes after.
  */
 export function dashboardRoutes(deps: DashboardDeps): { pages: Router; api: Router } {
+  // The facade passes its own, sampled on a timer; without one the first read is the baseline.
   const traffic = deps.traffic ?? new TrafficWindow();
-  // The first sample is the baseline, so the very first poll already shows traffic since the facade started.
-  void traffic.report().catch(() => undefined);
+  if (!deps.traffic) void traffic.report().catch(() => undefined);
 
   const pages = express.Router();
   const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });

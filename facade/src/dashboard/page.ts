@@ -45,6 +45,16 @@ export function loginPage(error?: string): string {
   );
 }
 
+/** The small charts of each card, filled by dashboard.js from `GET /_strangler/series` (key, caption). */
+const CHARTS: [string, string][] = [
+  ['split', 'Service share of traffic'],
+  ['diffRate', 'Shadow diff rate'],
+  ['errorRate', 'Service error rate'],
+  ['latency', 'Service latency p50 / p99'],
+  ['fallbacks', 'Fallbacks to the monolith'],
+  ['lag', 'CDC lag'],
+];
+
 function card(c: ContextStatus): string {
   const name = escapeHtml(c.name);
   const ladder = STAGES.map((s) => `<li data-step="${s}"${s === c.stage ? ' class="current" aria-current="step"' : ''}>${s}</li>`).join('');
@@ -66,14 +76,18 @@ function card(c: ContextStatus): string {
     <dt>Service</dt><dd data-field="service">…</dd>
     <dt>Auto-rollback</dt><dd data-field="rollback">…</dd>
   </dl>
+  <div class="next" data-field="next" aria-live="polite"><p class="muted">…</p></div>
+  <div class="charts" data-field="charts">
+${CHARTS.map(([key, title]) => `    <figure class="chart" data-chart="${key}"><figcaption><span class="chart-title">${title}</span> <span class="chart-value" data-value></span></figcaption><div class="chart-box"><p class="muted">collecting…</p></div></figure>`).join('\n')}
+  </div>
   <div class="actions">
     <button type="button" class="btn rollback" data-action="rollback">◀ Roll back</button>
     <button type="button" class="btn advance" data-action="advance">Advance ▶</button>
   </div>
   <div class="result" data-field="result" aria-live="polite"></div>
   <div class="diffs">
-    <h3>Latest shadow diffs</h3>
-    <div data-field="diffs"><p class="muted">none</p></div>
+    <h3>Shadow diffs by route and JSON path</h3>
+    <div data-field="diff-groups"><p class="muted">none</p></div>
   </div>
 </section>`;
 }
@@ -99,6 +113,7 @@ ${contexts.map(card).join('\n')}
     <button type="button" class="btn primary" id="confirm-yes">Confirm</button>
   </div>
 </dialog>
+<script src="${ASSETS_PATH}/charts.js" defer></script>
 <script src="${ASSETS_PATH}/dashboard.js" defer></script>`,
     'page-dashboard',
   );

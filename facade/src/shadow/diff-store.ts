@@ -2,6 +2,7 @@ import { Pool, type PoolClient } from 'pg';
 import type { Logger } from '../../../lib/logger';
 import type { Captured, CompareResult, DiffEntry } from './compare';
 import { redactAndTruncate } from './redact';
+import { groupDiffs, type DiffGroups } from './diff-groups';
 
 /** One shadow comparison that did not match (or whose service call failed), as stored. */
 export interface DiffRow {
@@ -299,6 +300,17 @@ export class DiffStore {
         noise: r.noise as string[],
         createdAt: (r.created_at as Date).toISOString(),
       }));
+    } catch (err) {
+      throw new DiffStoreUnavailableError(err);
+    }
+  }
+
+  /** Stored diffs of a context grouped by route and JSON path (see `groupDiffs`). */
+  async groups(context: string, options: { examples: number; limit: number }): Promise<DiffGroups> {
+    await this.flush();
+    const counts = (await this.counts()).contexts[context];
+    try {
+      return await groupDiffs(this.pool, context, counts, options);
     } catch (err) {
       throw new DiffStoreUnavailableError(err);
     }

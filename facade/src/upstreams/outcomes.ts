@@ -1,3 +1,5 @@
+import { recordFallback as recordFallbackMetric } from '../metrics';
+
 /**
  * Service outcomes per context in a sliding window of one-second buckets: the error rate the canary → cutover gate
  * and the automatic rollback look at. Counting is O(1) per request; reading sums at most `windowSeconds` buckets.
@@ -51,10 +53,18 @@ export class ServiceOutcomes {
   }
 
   private readonly fallbacks = new Map<string, number>();
+  private readonly fallbackCounts = new Map<string, number>();
 
   /** A read served by the monolith because the service could not: the retired gate waits for these to stop. */
   recordFallback(context: string): void {
     this.fallbacks.set(context, Date.now());
+    this.fallbackCounts.set(context, (this.fallbackCounts.get(context) ?? 0) + 1);
+    recordFallbackMetric(context);
+  }
+
+  /** Fallbacks since the facade started (a running total, for the series). */
+  fallbackCount(context: string): number {
+    return this.fallbackCounts.get(context) ?? 0;
   }
 
   lastFallbackAt(context: string): string | null {

@@ -3,10 +3,12 @@ import { z } from 'zod';
 import { createServiceApp } from '../../../lib/http/app';
 import { controlApi } from '../../../lib/http/control-api';
 import { HttpError } from '../../../lib/http/errors';
+import { registry as metricsRegistry } from '../../../lib/http/metrics';
 import { validate } from '../../../lib/http/validate';
 import type { Logger } from '../../../lib/logger';
 import type { PipelineRegistry } from './registry';
 import { CdcWorker, WorkerError } from './worker';
+import { registerPipelineMetrics } from './metrics';
 
 const syncBody = z.object({
   direction: z.enum(['forward', 'reverse']),
@@ -66,10 +68,11 @@ export function createWorkerApp(
     await worker.resetGuard(String(req.params.context)).catch(toHttp);
     res.json({ context: String(req.params.context), violations: 0 });
   });
+  registerPipelineMetrics(metricsRegistry, () => worker.pipelines());
   return createServiceApp({
     logger,
     routers: [router],
     health: () => registry.ping(),
-    guard: controlApi({ token: access.adminToken, allowedHosts: access.allowedHosts, openPaths: ['/health'] }),
+    guard: controlApi({ token: access.adminToken, allowedHosts: access.allowedHosts, openPaths: ['/health', '/metrics'] }),
   });
 }

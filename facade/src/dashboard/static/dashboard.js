@@ -1,4 +1,4 @@
-/* global document, location */
+/* global document, location, window */
 // The dashboard's only script: polls the admin JSON API and fills in the server-rendered cards. Every value from the
 // API goes in through textContent, never as HTML: diffs carry whatever the shop's responses contained.
 'use strict';
@@ -6,14 +6,16 @@
 (() => {
   const API = '/_strangler';
   const POLL_MS = 1500;
-  const DIFFS_PER_CONTEXT = 5;
+  const CHART_WINDOW_MS = 3600 * 1000;
   const STAGES = ['monolith', 'shadow', 'canary', 'cutover', 'retired'];
 
   const cards = new Map();
   for (const el of document.querySelectorAll('[data-context]')) cards.set(el.dataset.context, el);
   const latest = new Map();
   const diffSignature = new Map();
+  const groupsFetchedFor = new Map();
   const openDiffs = new Set();
+  const seriesPoints = new Map();
   const busy = new Set();
 
   const field = (card, name) => card.querySelector(`[data-field="${name}"]`);
@@ -69,7 +71,10 @@
     card.querySelector('[data-action="rollback"]').disabled = busy.has(c.name) || c.stage === 'monolith';
   }
 
-  function renderTraffic(card, t, seconds) {
+  function renderTraffic(card, t, windowSeconds, c) {
+    // The facade cuts a context's window at its last stage change, so the split never mixes two stages.
+    const seconds = t && t.seconds !== undefined ? t.seconds : windowSeconds;
+    const span = t && t.sinceStageChange ? `last ${seconds} s, since the move to ${stageLabel(c)}` : `last ${seconds} s`;
     const monolith = t ? t.monolith : 0;
     const service = t ? t.service : 0;
     const total = monolith + service;
@@ -78,7 +83,7 @@
     bar.querySelector('.bar-service').style.width = total ? `${(service / total) * 100}%` : '0';
     const text = field(card, 'traffic-text');
     if (!total) {
-      fill(text, `no requests in the last ${seconds} s`);
+      fill(text, `no requests in the ${span}`);
       return;
     }
     fill(
@@ -87,7 +92,7 @@
       `monolith ${wholePct(monolith / total)} (${monolith})  `,
       h('span', { class: 'swatch service' }),
       `service ${wholePct(service / total)} (${service})`,
-      ` — last ${seconds} s`,
+      ` — ${span}`,
     );
   }
 
@@ -157,49 +162,158 @@
     fill(field(card, 'rollback'), pill('bad', `${time(r.at)} ${stageLabel(r.from)} → ${stageLabel(r.to)}`), ' ', r.reason);
   }
 
-  function renderDiffs(card, name, items) {
-    const signature = items.map((d) => d.id).join(',');
+  // ---- grouped diffs (Diffy-style: route, then JSON path) ---------------------------------------------------------
+
+  function examplesTable(p) {
+    return h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'monolith'), h('th', {}, 'service'), h('th', {}, 'seen'), h('th', {}, 'newest request'))),
+      h(
+        'tbody',
+        {},
+        p.examples.map((e) =>
+          h(
+            'tr',
+            {},
+            h('td', { class: 'mono' }, e.missing === 'monolith' ? '(missing)' : JSON.stringify(e.monolith)),
+            h('td', { class: 'mono' }, e.missing === 'service' ? '(missing)' : JSON.stringify(e.service)),
+            h('td', {}, `${e.count}×`),
+            h('td', { class: 'mono' }, `${e.request.method} ${e.request.path}`, e.concretePath !== p.path ? ` at ${e.concretePath}` : ''),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function renderGroups(card, name, g) {
+    const signature = JSON.stringify(g);
     if (diffSignature.get(name) === signature) return;
     diffSignature.set(name, signature);
-    const box = field(card, 'diffs');
-    if (!items.length) {
+    const box = field(card, 'diff-groups');
+    if (!g.routes.length && !g.noise.length) {
       fill(box, h('p', { class: 'muted' }, 'none'));
       return;
     }
-    fill(
-      box,
-      items.map((d) => {
-        const counted = d.diffs.filter((e) => e.omitted === undefined);
-        const omitted = d.diffs.reduce((n, e) => n + (e.omitted || 0), 0);
-        const statuses = d.monolithStatus !== d.serviceStatus ? ` · status ${d.monolithStatus ?? '—'} vs ${d.serviceStatus ?? 'no answer'}` : '';
-        const details = h(
-          'details',
-          { class: 'diff', 'data-diff': d.id, open: openDiffs.has(d.id), ontoggle: () => (details.open ? openDiffs.add(d.id) : openDiffs.delete(d.id)) },
-          h('summary', {}, h('span', { class: 'mono' }, `${d.method} ${d.path}`), ` — ${counted.length + omitted} path${counted.length + omitted === 1 ? '' : 's'}${statuses} · ${time(d.createdAt)}`),
-          h(
-            'table',
-            {},
-            h('thead', {}, h('tr', {}, h('th', {}, 'path'), h('th', {}, 'monolith'), h('th', {}, 'service'))),
+    const routes = g.routes.map((r) =>
+      h(
+        'section',
+        { class: 'diff-route', 'data-route': r.route },
+        h('h4', {}, h('span', { class: 'mono' }, r.route), ` — ${r.diffs + r.errors} of ${r.compared} compared differed`),
+        r.paths.map((p) => {
+          const key = `${r.route} ${p.path}`;
+          const details = h(
+            'details',
+            { class: 'diff-group', 'data-path': p.path, open: openDiffs.has(key), ontoggle: () => (details.open ? openDiffs.add(key) : openDiffs.delete(key)) },
             h(
-              'tbody',
+              'summary',
               {},
-              counted.map((e) =>
-                h(
-                  'tr',
-                  {},
-                  h('td', { class: 'mono' }, e.path),
-                  h('td', { class: 'mono' }, e.missing === 'monolith' ? '(missing)' : JSON.stringify(e.monolith)),
-                  h('td', { class: 'mono' }, e.missing === 'service' ? '(missing)' : JSON.stringify(e.service)),
-                ),
-              ),
+              h('span', { class: 'mono' }, p.path),
+              ` — ${p.count}× (${p.share === null ? '–' : pct(p.share)} of comparisons) · ${p.distinct} distinct · last ${time(p.lastSeen)}`,
             ),
-          ),
-          omitted ? h('p', { class: 'meta' }, `… and ${omitted} more`) : null,
-          h('p', { class: 'meta' }, `route ${d.route}`, d.requestId ? ` · request ${d.requestId}` : '', d.ignored && d.ignored.length ? ` · ignored ${d.ignored.join(', ')}` : ''),
-        );
-        return details;
-      }),
+            examplesTable(p),
+            h('p', { class: 'meta' }, `first seen ${time(p.firstSeen)}`, p.distinct > p.examples.length ? ` · showing the newest ${p.examples.length} of ${p.distinct} value pairs` : ''),
+          );
+          return details;
+        }),
+      ),
     );
+    const noise = g.noise.length
+      ? h(
+          'section',
+          { class: 'diff-noise' },
+          h('h4', {}, 'Learned noise (hidden: differs between two monolith calls too)'),
+          h('ul', {}, g.noise.map((n) => h('li', {}, h('span', { class: 'mono' }, n.path), ` on ${n.route} — ${n.count}×`))),
+        )
+      : null;
+    fill(box, routes, noise);
+  }
+
+  // ---- charts from the server-side series -------------------------------------------------------------------------
+
+  const latestOf = (values) => {
+    for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null && values[i] !== undefined) return values[i];
+    return null;
+  };
+  const percentOf = (r) => (r === null || r === undefined ? null : r * 100);
+  const fmtPct = (v) => `${Math.round(v * 10) / 10}%`;
+  const fmtMs = (v) => (v >= 1000 ? `${Math.round(v / 100) / 10} s` : `${Math.round(v)} ms`);
+
+  function chart(card, key, options, caption) {
+    const figure = card.querySelector(`[data-chart="${key}"]`);
+    window.StranglerCharts.line(figure.querySelector('.chart-box'), options);
+    figure.querySelector('[data-value]').textContent = caption;
+  }
+
+  function renderCharts(card, name, points) {
+    const times = points.map((p) => Date.parse(p.at));
+    const markers = [];
+    for (let i = 1; i < points.length; i++) {
+      if (points[i].stage !== points[i - 1].stage || points[i].percent !== points[i - 1].percent) markers.push({ t: times[i], label: `→ ${stageLabel(points[i])}` });
+    }
+    const col = (f) => points.map(f);
+    const common = { times, markers };
+
+    const share = col((p) => percentOf(p.serviceShare));
+    const nowShare = latestOf(share);
+    chart(
+      card,
+      'split',
+      { ...common, label: `${name}: service share of traffic`, fixedMax: 100, format: fmtPct, lines: [{ name: 'flag percent', cls: 'target', values: col((p) => p.percent) }, { name: 'service share', cls: 'service', values: share }] },
+      nowShare === null ? 'no traffic' : `${Math.round(nowShare)}% now · flag ${points[points.length - 1].percent}%`,
+    );
+    const diffRate = col((p) => percentOf(p.shadow.diffRate));
+    const lastDiff = latestOf(diffRate);
+    chart(card, 'diffRate', { ...common, label: `${name}: shadow diff rate`, format: fmtPct, lines: [{ name: 'diff rate', cls: 'bad', values: diffRate }] }, lastDiff === null ? 'no comparisons' : fmtPct(lastDiff));
+    const errorRate = col((p) => percentOf(p.service.errorRate));
+    const lastError = latestOf(errorRate);
+    chart(card, 'errorRate', { ...common, label: `${name}: service error rate`, format: fmtPct, lines: [{ name: 'error rate', cls: 'bad', values: errorRate }] }, lastError === null ? 'no service requests' : fmtPct(lastError));
+    const p50 = col((p) => p.service.p50Ms);
+    const p99 = col((p) => p.service.p99Ms);
+    chart(
+      card,
+      'latency',
+      { ...common, label: `${name}: service latency`, format: fmtMs, floor: 10, lines: [{ name: 'p50', cls: 'service', values: p50 }, { name: 'p99', cls: 'warn', values: p99 }] },
+      latestOf(p99) === null ? 'no service requests' : `p50 ${fmtMs(latestOf(p50))} · p99 ${fmtMs(latestOf(p99))}`,
+    );
+    const fallbacks = col((p) => p.fallbacks);
+    chart(card, 'fallbacks', { ...common, label: `${name}: fallbacks to the monolith`, lines: [{ name: 'fallbacks', cls: 'warn', values: fallbacks }] }, `${fallbacks.reduce((a, b) => a + b, 0)} in the chart`);
+    const forward = col((p) => (p.pipelines.forward ? p.pipelines.forward.lagMs : null));
+    const reverse = col((p) => (p.pipelines.reverse ? p.pipelines.reverse.lagMs : null));
+    const lagNow = [latestOf(forward) === null ? null : `forward ${fmtMs(latestOf(forward))}`, latestOf(reverse) === null ? null : `reverse ${fmtMs(latestOf(reverse))}`].filter(Boolean);
+    chart(
+      card,
+      'lag',
+      { ...common, label: `${name}: CDC lag`, format: fmtMs, floor: 100, lines: [{ name: 'forward', cls: 'service', values: forward }, { name: 'reverse', cls: 'monolith', values: reverse }] },
+      lagNow.length ? lagNow.join(' · ') : 'no pipelines',
+    );
+  }
+
+  /** Appends the points after the newest one held (the first call takes the last hour), drops those out of the chart. */
+  async function pollSeries(name) {
+    const held = seriesPoints.get(name) || [];
+    const since = held.length ? held[held.length - 1].at : new Date(Date.now() - CHART_WINDOW_MS).toISOString();
+    const { points } = await getJson(`/series?context=${encodeURIComponent(name)}&since=${encodeURIComponent(since)}`);
+    if (!points.length && held.length) return;
+    const horizon = Date.now() - CHART_WINDOW_MS;
+    const all = held.concat(points).filter((p) => Date.parse(p.at) >= horizon);
+    seriesPoints.set(name, all);
+    if (all.length) renderCharts(cards.get(name), name, all);
+  }
+
+  // ---- the next stage's gates, before Advance is pressed ----------------------------------------------------------
+
+  function renderNext(card, item) {
+    const box = field(card, 'next');
+    if (!item) return;
+    if (!item.to) {
+      fill(box, h('p', { class: 'muted' }, 'retired: no next stage'));
+      return;
+    }
+    const failing = item.gates.filter((g) => g.pass === false).length;
+    const pending = item.gates.filter((g) => g.pass === null).length;
+    const verdict = failing ? pill('bad', `${failing} of ${item.gates.length} gates fail`) : pill('ok', pending ? `${item.gates.length - pending} gates pass, ${pending} on Advance` : 'all gates pass');
+    fill(box, h('h3', {}, `Gates to ${stageLabel(item.to)}: `, verdict), gateTable(item.gates));
   }
 
   function renderHeader(ok, message, unleash) {
@@ -227,13 +341,14 @@
     running = true;
     clearTimeout(timer);
     try {
-      const [status, traffic] = await Promise.all([getJson('/status'), getJson('/traffic')]);
+      const [status, traffic, gates] = await Promise.all([getJson('/status'), getJson('/traffic'), getJson('/gates')]);
+      const nextOf = new Map(gates.items.map((g) => [g.context, g]));
       for (const c of status.contexts) {
         const card = cards.get(c.name);
         if (!card) continue;
         latest.set(c.name, c);
         renderStage(card, c);
-        renderTraffic(card, traffic.contexts[c.name], traffic.seconds);
+        renderTraffic(card, traffic.contexts[c.name], traffic.seconds, c);
         renderShadow(card, c.shadow);
         renderFindings(card, c.findings);
         renderStickiness(card, c.stickiness, c.shadow);
@@ -241,9 +356,16 @@
         renderBreaker(card, c.breaker);
         renderService(card, c.service);
         renderRollback(card, c.lastRollback);
+        renderNext(card, nextOf.get(c.name));
       }
-      const diffs = await Promise.all([...cards.keys()].map((name) => getJson(`/diffs?context=${encodeURIComponent(name)}&limit=${DIFFS_PER_CONTEXT}`)));
-      [...cards.keys()].forEach((name, i) => renderDiffs(cards.get(name), name, diffs[i].items));
+      await Promise.all([...cards.keys()].map((name) => pollSeries(name)));
+      // Grouping reads every stored diff: only again when the context's counts moved.
+      const changed = status.contexts.filter((c) => cards.has(c.name) && groupsFetchedFor.get(c.name) !== `${c.shadow.compared}/${c.shadow.diffs}/${c.shadow.errors}`);
+      const groups = await Promise.all(changed.map((c) => getJson(`/diffs/groups?context=${encodeURIComponent(c.name)}`)));
+      changed.forEach((c, i) => {
+        groupsFetchedFor.set(c.name, `${c.shadow.compared}/${c.shadow.diffs}/${c.shadow.errors}`);
+        renderGroups(cards.get(c.name), c.name, groups[i]);
+      });
       renderHeader(true, '', status.unleash);
     } catch (err) {
       renderHeader(false, err.message);
@@ -317,7 +439,10 @@
       h(
         'tbody',
         {},
-        gates.map((g) => h('tr', { 'data-gate': g.gate }, h('td', { class: 'mono' }, g.gate), h('td', { class: g.pass ? 'pass' : 'fail' }, g.pass ? '✔ pass' : '✖ fail'), h('td', {}, g.detail))),
+        gates.map((g) => {
+          const [cls, text] = g.pass === null ? ['pending', '◌ on Advance'] : g.pass ? ['pass', '✔ pass'] : ['fail', '✖ fail'];
+          return h('tr', { 'data-gate': g.gate }, h('td', { class: 'mono' }, g.gate), h('td', { class: cls }, text), h('td', {}, g.detail));
+        }),
       ),
     );
   }

@@ -107,6 +107,28 @@ describeWithKafka('CDC worker: extraction, both directions, read-your-writes, re
     expect(await applied()).toEqual(before);
   });
 
+  it('exports each pipeline\'s state, lag, rate and totals on /metrics for Prometheus', async () => {
+    const metrics = (await request(server.url).get('/metrics').expect(200)).text;
+    const value = (line: string) => {
+      const found = metrics.split('\n').find((l) => l.startsWith(`${line} `));
+      return found === undefined ? undefined : Number(found.slice(line.length + 1));
+    };
+    const forward = 'pipeline="users-forward",context="users",direction="forward"';
+    const reverse = 'pipeline="users-reverse",context="users",direction="reverse"';
+    expect(value(`strangler_cdc_pipeline_state{${forward},state="streaming"}`)).toBe(1);
+    expect(value(`strangler_cdc_pipeline_state{${forward},state="error"}`)).toBe(0);
+    expect(value(`strangler_cdc_pipeline_state{${reverse},state="streaming"}`)).toBe(1);
+    // The snapshot's 50 rows, then 1 + 200 inserts: all applied by the forward sink.
+    expect(value(`strangler_cdc_applied_total{${forward}}`)).toBeGreaterThanOrEqual(251);
+    expect(value(`strangler_cdc_applied_total{${reverse}}`)).toBeGreaterThanOrEqual(201);
+    expect(value(`strangler_cdc_dead_letters_total{${forward}}`)).toBe(0);
+    expect(value(`strangler_cdc_conflicts_total{${reverse}}`)).toBeGreaterThanOrEqual(0);
+    expect(value(`strangler_cdc_lag_milliseconds{${forward}}`)).toBeGreaterThanOrEqual(0);
+    expect(value(`strangler_cdc_lag_bytes{${forward}}`)).toBeGreaterThanOrEqual(0);
+    expect(value(`strangler_cdc_events_per_second{${forward},side="sink"}`)).toBeGreaterThanOrEqual(0);
+    expect(metrics).toContain('# TYPE strangler_cdc_applied_total counter');
+  });
+
   it('reconcile under live writes on both sides: changes in flight settle on re-check, the result is clean', async () => {
     let writing = true;
     let written = 0;
