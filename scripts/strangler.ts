@@ -6,6 +6,7 @@ import { loadCommand, type LoadFlags } from './commands/load';
 import { statusCommand } from './commands/status';
 import { reconcileCommand } from './commands/reconcile';
 import { demoCommand } from './commands/demo';
+import { historyCommand } from './commands/history';
 import { up } from './commands/up';
 
 /** The operator's verbs. Every error is one clear line and a non-zero exit. */
@@ -34,23 +35,34 @@ export function buildProgram(): Command {
     .argument('<stage>', 'monolith | shadow | canary | cutover | retired')
     .option('--percent <n>', 'canary share of traffic, 1–99 (default 10)')
     .option('--force', 'move even if a gate fails')
+    .option('--reason <text>', 'why, kept in the stage history')
     .option('--json', 'machine-readable output')
-    .action((context: string, stage: string, opts: { percent?: string; force?: boolean; json?: boolean }) => stageCommand(context, stage, opts));
+    .action((context: string, stage: string, opts: { percent?: string; force?: boolean; json?: boolean; reason?: string }) => stageCommand(context, stage, opts));
 
   program
     .command('advance')
     .description('move a context to its next stage (canary 10 %, then 50 %, then cutover, then retired)')
     .argument('<context>')
     .option('--force', 'move even if a gate fails')
+    .option('--reason <text>', 'why, kept in the stage history')
     .option('--json', 'machine-readable output')
-    .action((context: string, opts: { force?: boolean; json?: boolean }) => advanceCommand(context, opts));
+    .action((context: string, opts: { force?: boolean; json?: boolean; reason?: string }) => advanceCommand(context, opts));
 
   program
     .command('rollback')
     .description('move a context back one stage (never blocked)')
     .argument('<context>')
+    .option('--reason <text>', 'why, kept in the stage history')
     .option('--json', 'machine-readable output')
-    .action((context: string, opts: { json?: boolean }) => rollbackCommand(context, opts));
+    .action((context: string, opts: { json?: boolean; reason?: string }) => rollbackCommand(context, opts));
+
+  program
+    .command('history')
+    .description('every stage move, newest first: when, who (cli, dashboard, api, auto-rollback, unleash), from → to, gates, reason, force')
+    .argument('[context]', 'only this context')
+    .option('--limit <n>', 'how many (default 20)')
+    .option('--json', 'machine-readable output')
+    .action((context: string | undefined, opts: { json?: boolean; limit?: string }) => historyCommand(context, opts));
 
   program
     .command('diffs')

@@ -4,9 +4,11 @@ import { listen, type RunningServer } from '../../lib/http/server';
 import type { Logger } from '../../lib/logger';
 import { loadPlan, type Plan } from '../../lib/plan';
 import { ADMIN_PREFIX, createAdminApp } from './admin/admin-app';
-import { StatusService } from './admin/status';
-import { StageActions } from './admin/stage-actions';
+import { StatusService, type ContextStatus } from './admin/status';
 import { HttpCdcClient } from '../../lib/stages/cdc-client';
+import { PgControlStore } from '../../control/history/control-store';
+import { FlagChangeRecorder } from '../../control/history/flag-watch';
+import { StageService } from '../../control/stages/stage-service';
 import { UpstreamHealthChecker } from './admin/upstream-health';
 import type { FacadeConfig } from './config';
 import { NoFlags, UnleashFlags, type Flags } from './flags/flag-source';
@@ -27,6 +29,10 @@ export interface Facade {
   shadower: Shadower;
   outcomes: ServiceOutcomes;
   autoRollback?: AutoRollback;
+  /** Moves stages (dashboard, admin API, automatic rollback); absent without UNLEASH_ADMIN_TOKEN. */
+  stages?: StageService;
+  /** Records stage changes made directly in Unleash. */
+  flagChanges: FlagChangeRecorder;
   stop(): Promise<void>;
 }
 
@@ -68,22 +74,30 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
   });
 
   const store = await DiffStore.open(config.FACADE_DATABASE_URL, logger);
+  const control = await PgControlStore.open(config.FACADE_DATABASE_URL);
   const forwarder = new Forwarder(config.UPSTREAM_TIMEOUT_MS);
   const shadower = new Shadower(monolith, store, logger, { concurrency: config.SHADOW_CONCURRENCY, timeoutMs: config.SHADOW_TIMEOUT_MS, readDelayMs: config.SHADOW_READ_DELAY_MS });
   const router = new FacadeRouter(plan, contexts, monolith, flags, forwarder, shadower, outcomes, logger, config.JWT_SECRET);
   const health = new UpstreamHealthChecker([monolith, ...[...contexts.values()].map((c) => c.service)]);
-  const autoRollback =
-    config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
-      ? new AutoRollback(plan, flags, outcomes, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), logger)
-      : undefined;
-  autoRollback?.start();
   const cdc = config.STRANGLER_CDC_URL ? new HttpCdcClient(config.STRANGLER_CDC_URL) : undefined;
-  const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback, cdc);
-  const stages =
+  // The status service needs the automatic rollback (its last record), which needs the stage service, which needs
+  // the status (its gate inputs): the stage service asks the status lazily, once everything is built.
+  const stages: StageService | undefined =
     config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
-      ? new StageActions(plan, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), status, config.STRANGLER_CDC_URL)
+      ? new StageService({
+          plan,
+          unleash: new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }),
+          store: control,
+          cdc,
+          contextStatus: (context): Promise<ContextStatus> => status.contextStatus(context),
+        })
       : undefined;
-  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages });
+  const autoRollback = stages ? new AutoRollback(plan, flags, outcomes, stages, logger) : undefined;
+  autoRollback?.start();
+  const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback, cdc);
+  const flagChanges = new FlagChangeRecorder(Object.keys(plan.contexts), flags, control, logger);
+  flagChanges.start();
+  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, history: control });
 
   const handler: http.RequestListener = (req, res) => {
     const url = req.url ?? '/';
@@ -105,8 +119,11 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     shadower,
     outcomes,
     autoRollback,
+    stages,
+    flagChanges,
     async stop() {
       autoRollback?.stop();
+      await flagChanges.stop();
       await server.close();
       forwarder.close();
       for (const c of contexts.values()) {
@@ -116,6 +133,7 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
       monolith.agent.destroy();
       await flags.close();
       await store.close();
+      await control.close();
     },
   };
 }
