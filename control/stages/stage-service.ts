@@ -140,8 +140,12 @@ export class StageService {
       const all = await this.evaluate(context, entered, inputs);
       const now = all.filter((g) => !checkedAfterSideEffects(g.gate, effects));
       result.gates = now;
-      // Refused here, nothing has changed: no pipeline started, no flag touched.
-      if (!force && now.some((g) => !g.pass)) throw new GateRefusedError(context, to, now);
+      if (!force && now.some((g) => !g.pass)) {
+        // Refused here, nothing has changed: no pipeline started, no flag touched. The list is whole: the gates on
+        // a pipeline this move would start say where that pipeline is now.
+        const whole = all.map((g) => (checkedAfterSideEffects(g.gate, effects) ? { ...g, detail: `${g.detail}; checked again after this move starts it` } : g));
+        throw new GateRefusedError(context, to, whole);
+      }
 
       await this.runSideEffects(context, effects, result);
       const later = all.filter((g) => checkedAfterSideEffects(g.gate, effects));
