@@ -6,21 +6,25 @@
 export class ToolkitError extends Error {
   readonly retriable: boolean;
 
+  /** Without an explicit `retriable`, the cause decides (see `isRetriable`). */
   constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     // The subclass's own name, without every subclass having to set it.
     this.name = new.target.name;
-    this.retriable = options.retriable ?? false;
+    this.retriable = options.retriable ?? isRetriable(options.cause);
   }
 }
 
-/** Whether an error says it may succeed later; walks the `cause` chain (a wrapper may hide a retriable root). */
+/**
+ * Whether an error may succeed later. The root of the `cause` chain decides: a client library wraps a retriable
+ * failure in a non-retriable "retries exhausted" error once its own retries run out, but for our caller a broker
+ * that was down may be up on the next call.
+ */
 export function isRetriable(err: unknown): boolean {
   let e = err;
   for (let depth = 0; typeof e === 'object' && e !== null && depth < 10; depth++) {
-    if ((e as { retriable?: unknown }).retriable === true) return true;
     const next = (e as { cause?: unknown }).cause;
-    if (next === undefined || next === e) return false;
+    if (next === undefined || next === e) return (e as { retriable?: unknown }).retriable === true;
     e = next;
   }
   return false;

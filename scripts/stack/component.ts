@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { sleep } from '../../lib/retry';
 
 export interface ComponentSpec {
   name: string;
@@ -86,7 +87,7 @@ export class Component {
       } catch {
         // not listening yet
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
     throw new Error(`${this.spec.name} was not healthy at ${this.spec.healthUrl} after ${timeoutMs} ms: ${lastLines(this.spec.logFile)}`);
   }

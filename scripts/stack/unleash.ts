@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { isPortTaken } from '../../lib/net/ports';
+import { sleep } from '../../lib/retry';
 
 /** Unleash creates this account on a database without users; it is for people, our code uses API tokens. */
 export const UNLEASH_UI_LOGIN = { user: 'admin', password: 'unleash4all' } as const;
@@ -78,7 +79,6 @@ function serverEntry(): string {
   return found;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function status(url: string, authorization?: string): Promise<number | undefined> {
   try {
