@@ -29,18 +29,17 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 const streaming = (context: string, direction: Direction): PipelineStatus => ({ name: `${context}-${direction}`, context, direction, state: 'streaming', lagMs: 0, lagBytes: 0 });
 
 export async function startCdcStub(): Promise<CdcStub> {
-  let server: RunningServer | undefined;
   const stub: CdcStub = {
     url: '',
     calls: [],
     pipelines: [],
     onSync: async () => ({ caughtUp: true, waitedMs: 1, lsn: '0/1' }),
-    close: () => server!.close(100),
+    close: () => server.close(100),
   };
   const start = (context: string, direction: Direction) => {
     if (!stub.pipelines.some((p) => p.name === `${context}-${direction}`)) stub.pipelines.push(streaming(context, direction));
   };
-  server = await listen(async (req, res) => {
+  const server: RunningServer = await listen(async (req, res) => {
     const body = await readBody(req);
     const path = req.url ?? '/';
     if (req.method === 'POST') stub.calls.push({ path, body });

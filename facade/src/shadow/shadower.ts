@@ -5,8 +5,10 @@ import { SHADOW_HEADER } from '../../../lib/http/dry-run';
 import { recordShadow } from '../metrics';
 import type { Upstream } from '../routing/forwarder';
 import { sendCopy } from './capture';
-import { compareResponses, compileRules, type Captured, type CompiledRules } from './compare';
-import { diffRow, errorRow, type DiffStore } from './diff-store';
+import { compareResponses, type Captured } from './compare';
+import { compileRules, type CompiledRules } from './rules';
+import { diffRow, errorRow } from './diff-rows';
+import type { DiffStore } from './diff-store';
 import { NoiseLearner } from './noise';
 import { sleep } from '../../../lib/retry';
 

@@ -1,4 +1,5 @@
-import { compareResponses, compileRules, normalizePath, redactAndTruncate, type Captured, type CompiledRules } from '../compare';
+import { compareResponses, normalizePath, redactAndTruncate, type Captured } from '../compare';
+import { compileRules, type CompiledRules } from '../rules';
 
 function json(body: unknown, status = 200, headers: Captured['headers'] = {}): Captured {
   return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: Buffer.from(JSON.stringify(body)) };
