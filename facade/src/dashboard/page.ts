@@ -1,4 +1,4 @@
-import type { ContextStatus } from '../admin/status';
+import type { ContextStatus } from '../../../control/contracts';
 import { STAGES } from '../../../lib/plan';
 
 export const DASHBOARD_PATH = '/_strangler/';

@@ -2,9 +2,6 @@ import { ARR, deepEqual, hasOwn, kindOf, OBJ, type Obj } from './equal';
 import { formatKey, formatPath, type Segment } from './paths';
 import { step, type CompiledRules, type RouteRules, type State } from './rules';
 
-export { normalizePath } from './paths';
-export { redactAndTruncate } from './redact';
-
 /** One upstream response as the shadow path captured it (the body possibly cut at the capture limit). */
 export interface Captured {
   status: number;

@@ -1,4 +1,6 @@
-import { compareResponses, normalizePath, redactAndTruncate, type Captured } from '../compare';
+import { compareResponses, type Captured } from '../compare';
+import { normalizePath } from '../paths';
+import { redactAndTruncate } from '../redact';
 import { compileRules, type CompiledRules } from '../rules';
 
 function json(body: unknown, status = 200, headers: Captured['headers'] = {}): Captured {
