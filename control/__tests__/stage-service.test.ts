@@ -169,6 +169,25 @@ describe('stage service (real Unleash, real Postgres for the lock and the histor
     expect(entries.map((e) => [e.actor, e.to.stage])).toEqual([['cli', 'shadow']]);
   });
 
+  it('with the toolkit\'s database down, a rollback still goes ahead (with a warning) and a forward move is refused', async () => {
+    const gone = await createTestDatabase('control_gone');
+    const store = await PgControlStore.open(gone.url);
+    try {
+      await gone.drop();
+      await applyStage(admin, 'notifications', 'canary', 10);
+      const moved = await service(store).rollback('notifications', { actor: 'auto-rollback' });
+      expect(moved.to).toEqual({ stage: 'shadow', percent: 0 });
+      expect(moved.warnings.join(' ')).toMatch(/^the toolkit's database \(stage lock and history\) is unavailable: .*: rolled back without the stage lock, and the move is not in the history/);
+      expect(await at('notifications')).toEqual({ stage: 'shadow', percent: 0 });
+      good = true;
+      await expect(service(store).advance('notifications', { actor: 'cli' })).rejects.toThrow(/^refusing notifications → canary 10%: the toolkit's database .* only a rollback goes ahead without the stage lock$/);
+      expect(await at('notifications')).toEqual({ stage: 'shadow', percent: 0 });
+      expect(sideEffects()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it.each([
     ['nope', { stage: 'shadow', percent: 0 }, 'unknown context "nope"'],
     ['users', { stage: 'canary', percent: 10 }, 'users is already at canary 10%; nothing to do'],

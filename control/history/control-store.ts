@@ -102,10 +102,16 @@ export class PgControlStore implements ControlStore {
   async withContextLock<T>(context: string, fn: () => Promise<T>): Promise<T> {
     // A session lock on a connection of its own: it holds across processes, and a process that dies mid-move
     // releases it with its connection, so no move can stay locked forever.
-    const client = await this.pool.connect();
+    const unavailable = (err: unknown) =>
+      new ControlStoreError(`the toolkit's database (stage lock and history) is unavailable: ${(err as Error).message}`, { cause: err, retriable: true });
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw unavailable(err);
+    });
     let locked = false;
     try {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_CLASS, context]);
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_CLASS, context]).catch((err: unknown) => {
+        throw unavailable(err);
+      });
       locked = rows[0].locked;
       if (!locked) throw new StageBusyError(context);
       return await fn();

@@ -6,7 +6,7 @@ import { pipelineHealth, type GateInputs } from '../../lib/stages/gates';
 import { isForward, nextPosition, previousPosition } from '../../lib/stages/stepper';
 import type { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { applyStage, readStage } from '../../lib/unleash/stage-flags';
-import type { ControlStore } from '../history/control-store';
+import { ControlStoreError, type ControlStore } from '../history/control-store';
 import { checkGates, gateInputs, stagesEntered } from './gate-check';
 
 export { stagesEntered } from './gate-check';
@@ -94,44 +94,56 @@ export class StageService {
   }
 
   async advance(context: string, options: MoveOptions): Promise<MoveResult> {
-    return this.locked(context, async (current) => {
+    return this.locked(context, async (current, unlocked) => {
       const next = nextPosition(this.deps.plan, context, current);
       if (!next) throw new StageError(`${context} is already retired; there is no next stage`);
-      return this.perform(context, current, next, options);
+      return this.perform(context, current, next, options, unlocked);
     });
   }
 
   async rollback(context: string, options: MoveOptions): Promise<MoveResult> {
-    return this.locked(context, async (current) => {
+    return this.locked(context, async (current, unlocked) => {
       const prev = previousPosition(this.deps.plan, context, current);
       if (!prev) throw new StageError(`${context} is on the monolith; there is nothing to roll back`);
-      return this.perform(context, current, prev, { ...options, force: false });
+      return this.perform(context, current, prev, { ...options, force: false }, unlocked);
     });
   }
 
   async move(context: string, target: StagePosition, options: MoveOptions): Promise<MoveResult> {
-    return this.locked(context, async (current) => {
+    return this.locked(context, async (current, unlocked) => {
       if (current.stage === target.stage && current.percent === target.percent) throw new StageError(`${context} is already at ${label(target)}; nothing to do`);
-      return this.perform(context, current, target, options);
+      return this.perform(context, current, target, options, unlocked);
     });
   }
 
-  private async locked(context: string, fn: (current: StagePosition) => Promise<MoveResult>): Promise<MoveResult> {
+  /**
+   * Runs a move under the context's lock. When the toolkit's database cannot be reached the move still runs, told
+   * so: a rollback must never be blocked, and `perform` refuses anything else.
+   */
+  private async locked(context: string, fn: (current: StagePosition, unlocked?: ControlStoreError) => Promise<MoveResult>): Promise<MoveResult> {
     try {
       getContext(this.deps.plan, context);
     } catch (err) {
       throw new StageError((err as Error).message);
     }
-    return this.deps.store.withContextLock(context, async () => {
+    const current = async () => {
       const { stage, percent } = await readStage(this.deps.unleash, context);
-      return fn({ stage, percent });
-    });
+      return { stage, percent };
+    };
+    try {
+      return await this.deps.store.withContextLock(context, async () => fn(await current()));
+    } catch (err) {
+      if (!(err instanceof ControlStoreError)) throw err;
+      return fn(await current(), err);
+    }
   }
 
-  private async perform(context: string, from: StagePosition, to: StagePosition, options: MoveOptions): Promise<MoveResult> {
+  private async perform(context: string, from: StagePosition, to: StagePosition, options: MoveOptions, unlocked?: ControlStoreError): Promise<MoveResult> {
     const forward = isForward(from, to);
+    if (unlocked && forward) throw new StageError(`refusing ${context} → ${label(to)}: ${unlocked.message}; only a rollback goes ahead without the stage lock`);
     const force = forward && Boolean(options.force);
     const result: MoveResult = { context, from, to, direction: forward ? 'forward' : 'rollback', gates: [], forced: force, actions: [], warnings: [] };
+    if (unlocked) result.warnings.push(`${unlocked.message}: rolled back without the stage lock, and the move is not in the history`);
 
     if (forward) {
       const entered = stagesEntered(from, to);
@@ -161,9 +173,11 @@ export class StageService {
     await this.readYourWrites(context, from, to, forward, force, result);
     await applyStage(this.deps.unleash, context, to.stage, to.stage === 'canary' ? to.percent : undefined);
     result.actions.push(`flags set: ${context} → ${label(to)}`);
-    await this.deps.store
-      .record({ context, actor: options.actor, from, to, gates: result.gates, reason: options.reason ?? null, forced: result.forced })
-      .catch((err: Error) => result.warnings.push(`the move is done but could not be recorded in the history: ${err.message}`));
+    if (!unlocked) {
+      await this.deps.store
+        .record({ context, actor: options.actor, from, to, gates: result.gates, reason: options.reason ?? null, forced: result.forced })
+        .catch((err: Error) => result.warnings.push(`the move is done but could not be recorded in the history: ${err.message}`));
+    }
     return result;
   }
 
