@@ -21,6 +21,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY lib ./lib
+COPY control ./control
 COPY monolith ./monolith
 COPY extracted ./extracted
 COPY facade ./facade
