@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY lib ./lib
+COPY control ./control
 COPY monolith ./monolith
 COPY extracted ./extracted
 COPY facade ./facade

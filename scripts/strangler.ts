@@ -33,23 +33,34 @@ export function buildProgram(): Command {
     .argument('<stage>', 'monolith | shadow | canary | cutover | retired')
     .option('--percent <n>', 'canary share of traffic, 1–99 (default 10)')
     .option('--force', 'move even if a gate fails')
+    .option('--reason <text>', 'why, kept in the stage history')
     .option('--json', 'machine-readable output')
-    .action((context: string, target: string, opts: { percent?: string; force?: boolean; json?: boolean }) => stage().then((m) => m.stageCommand(context, target, opts)));
+    .action((context: string, target: string, opts: { percent?: string; force?: boolean; json?: boolean; reason?: string }) => stage().then((m) => m.stageCommand(context, target, opts)));
 
   program
     .command('advance')
     .description('move a context to its next stage (canary 10 %, then 50 %, then cutover, then retired)')
     .argument('<context>')
     .option('--force', 'move even if a gate fails')
+    .option('--reason <text>', 'why, kept in the stage history')
     .option('--json', 'machine-readable output')
-    .action((context: string, opts: { force?: boolean; json?: boolean }) => stage().then((m) => m.advanceCommand(context, opts)));
+    .action((context: string, opts: { force?: boolean; json?: boolean; reason?: string }) => stage().then((m) => m.advanceCommand(context, opts)));
 
   program
     .command('rollback')
     .description('move a context back one stage (never blocked)')
     .argument('<context>')
+    .option('--reason <text>', 'why, kept in the stage history')
     .option('--json', 'machine-readable output')
-    .action((context: string, opts: { json?: boolean }) => stage().then((m) => m.rollbackCommand(context, opts)));
+    .action((context: string, opts: { json?: boolean; reason?: string }) => stage().then((m) => m.rollbackCommand(context, opts)));
+
+  program
+    .command('history')
+    .description('every stage move, newest first: when, who (cli, dashboard, api, auto-rollback, unleash), from → to, gates, reason, force')
+    .argument('[context]', 'only this context')
+    .option('--limit <n>', 'how many (default 20)')
+    .option('--json', 'machine-readable output')
+    .action((context: string | undefined, opts: { json?: boolean; limit?: string }) => import('./commands/history').then((m) => m.historyCommand(context, opts)));
 
   const diffs = program
     .command('diffs')

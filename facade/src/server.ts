@@ -5,9 +5,11 @@ import type { Logger } from '../../lib/logger';
 import { loadPlan, type Plan } from '../../lib/plan';
 import { PROJECT_ROOT } from '../../lib/project';
 import { ADMIN_PREFIX, createAdminApp } from './admin/admin-app';
-import { StatusService } from './admin/status';
-import { StageActions } from './admin/stage-actions';
+import { StatusService, type ContextStatus } from './admin/status';
 import { HttpCdcClient } from '../../lib/stages/cdc-client';
+import { PgControlStore } from '../../control/history/control-store';
+import { FlagChangeRecorder } from '../../control/history/flag-watch';
+import { StageService } from '../../control/stages/stage-service';
 import { UpstreamHealthChecker } from './admin/upstream-health';
 import type { FacadeConfig } from './config';
 import { NoFlags, UnleashFlags, type Flags } from './flags/flag-source';
@@ -39,6 +41,10 @@ export interface Facade {
   /** Present when the facade knows the CDC worker (STRANGLER_CDC_URL). */
   violations?: ViolationWatch;
   series: SeriesRecorder;
+  /** Moves stages (dashboard, admin API, automatic rollback); absent without UNLEASH_ADMIN_TOKEN. */
+  stages?: StageService;
+  /** Records stage changes made directly in Unleash. */
+  flagChanges: FlagChangeRecorder;
   stop(): Promise<void>;
 }
 
@@ -83,22 +89,30 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
   });
 
   const store = await DiffStore.open(config.FACADE_DATABASE_URL, logger);
+  const control = await PgControlStore.open(config.FACADE_DATABASE_URL);
   const forwarder = new Forwarder(config.UPSTREAM_TIMEOUT_MS);
   const shadower = new Shadower(monolith, store, logger, { concurrency: config.SHADOW_CONCURRENCY, timeoutMs: config.SHADOW_TIMEOUT_MS, readDelayMs: config.SHADOW_READ_DELAY_MS, internalSecret: config.STRANGLER_INTERNAL_SECRET });
   const sticky = new StickyUsers(plan.stickiness, { jwtSecret: config.JWT_SECRET, logger });
   const router = new FacadeRouter(plan, contexts, monolith, flags, forwarder, shadower, outcomes, logger, sticky, config.TRUST_PROXY);
   const health = new UpstreamHealthChecker([monolith, ...[...contexts.values()].map((c) => c.service)]);
-  const autoRollback =
+  // The status service needs the automatic rollback (its last record), which needs the stage service, which needs
+  // the status (its gate inputs): the stage service asks the status lazily, once everything is built.
+  const stages: StageService | undefined =
     config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
-      ? new AutoRollback(plan, flags, outcomes, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), logger)
+      ? new StageService({
+          plan,
+          unleash: new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }),
+          store: control,
+          cdc,
+          contextStatus: (context): Promise<ContextStatus> => status.contextStatus(context),
+        })
       : undefined;
+  const autoRollback = stages ? new AutoRollback(plan, flags, outcomes, stages, logger) : undefined;
   autoRollback?.start();
   violations?.start();
   const status = new StatusService(plan, contexts, flags, store, outcomes, health, autoRollback, cdc, { sticky, violations });
-  const stages =
-    config.UNLEASH_URL && config.UNLEASH_ADMIN_TOKEN
-      ? new StageActions(plan, new UnleashAdminClient({ url: config.UNLEASH_URL, adminToken: config.UNLEASH_ADMIN_TOKEN }), status, cdc)
-      : undefined;
+  const flagChanges = new FlagChangeRecorder(Object.keys(plan.contexts), flags, control, logger);
+  flagChanges.start();
   const series = new SeriesRecorder(
     {
       contexts: [...contexts.keys()],
@@ -120,7 +134,7 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     const s = flags.state(name);
     return `${s.stage}:${s.percent}`;
   });
-  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, series, traffic, plan, trustProxy: config.TRUST_PROXY });
+  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, history: control, series, traffic, plan, trustProxy: config.TRUST_PROXY });
 
   await flags.ready(FLAGS_READY_TIMEOUT_MS);
   // Baselines once the flags are known: the first point then already carries the right stage.
@@ -148,8 +162,11 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     autoRollback,
     violations,
     series,
+    stages,
+    flagChanges,
     async stop() {
       autoRollback?.stop();
+      await flagChanges.stop();
       violations?.stop();
       sticky.close();
       series.stop();
@@ -163,6 +180,7 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
       monolith.agent.destroy();
       await flags.close();
       await store.close();
+      await control.close();
     },
   };
 }

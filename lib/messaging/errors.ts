@@ -1,16 +1,10 @@
+import { errorMessage, ToolkitError } from '../errors';
+
 /**
  * Errors of our messaging interface. Callers catch these, never a client library's own classes, so the client can be
  * swapped. `retriable` says whether the same call may succeed later (broker restarting, leader moving).
  */
-export class MessagingError extends Error {
-  readonly retriable: boolean;
-
-  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'MessagingError';
-    this.retriable = options.retriable ?? isRetriable(options.cause);
-  }
-}
+export class MessagingError extends ToolkitError {}
 
 /** Sending failed; with acks=all some messages of the call may be written nonetheless. */
 export class MessagingProduceError extends MessagingError {
@@ -62,20 +56,4 @@ export class MessageHandlerError extends MessagingError {
   }
 }
 
-/**
- * The client wraps a retriable failure in a non-retriable "retries exhausted" error once its own retries run out; for
- * our caller the root cause decides (a broker that was down may be up on the next call).
- */
-function isRetriable(cause: unknown): boolean {
-  let err = cause;
-  for (let depth = 0; typeof err === 'object' && err !== null && depth < 10; depth++) {
-    const next = (err as { cause?: unknown }).cause;
-    if (next === undefined || next === err) return (err as { retriable?: unknown }).retriable === true;
-    err = next;
-  }
-  return false;
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorMessage } from '../errors';

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { pollUntil } from '../retry';
 
 /** Asks the OS for a free port on 127.0.0.1 (tests, so parallel files never collide). */
 export function freePort(): Promise<number> {
@@ -27,10 +28,6 @@ export function isPortTaken(port: number, host = '127.0.0.1'): Promise<boolean> 
 
 /** Waits until host:port accepts connections, or throws after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await isPortTaken(port, host)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  if (await pollUntil(() => isPortTaken(port, host), { timeoutMs, intervalMs: 100 })) return;
   throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
 }

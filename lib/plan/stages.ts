@@ -28,15 +28,15 @@ export interface ContextFlags {
 }
 
 /** Derives a context's stage from its flags; a missing flag means off. */
-export function deriveStage(flags: ContextFlags): { stage: Stage; percent: number; shadowRate: number } {
+export function deriveStage(flags: ContextFlags): { stage: Stage; percent: number; sampleRate: number } {
   const on = (f?: FlagState) => Boolean(f?.enabled);
-  const shadowRate = on(flags.shadow) ? flags.shadow!.rollout : 0;
-  if (on(flags.retired)) return { stage: 'retired', percent: 100, shadowRate: 0 };
+  const sampleRate = on(flags.shadow) ? flags.shadow!.rollout : 0;
+  if (on(flags.retired)) return { stage: 'retired', percent: 100, sampleRate: 0 };
   const rollout = on(flags.route) ? flags.route!.rollout : 0;
-  if (rollout >= 100) return { stage: 'cutover', percent: 100, shadowRate };
-  if (rollout >= 1) return { stage: 'canary', percent: rollout, shadowRate };
-  if (on(flags.shadow)) return { stage: 'shadow', percent: 0, shadowRate };
-  return { stage: 'monolith', percent: 0, shadowRate: 0 };
+  if (rollout >= 100) return { stage: 'cutover', percent: 100, sampleRate };
+  if (rollout >= 1) return { stage: 'canary', percent: rollout, sampleRate };
+  if (on(flags.shadow)) return { stage: 'shadow', percent: 0, sampleRate };
+  return { stage: 'monolith', percent: 0, sampleRate: 0 };
 }
 
 export function stageIndex(stage: Stage): number {

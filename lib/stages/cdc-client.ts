@@ -1,34 +1,12 @@
+import type { Direction, GuardStatus, PipelineStatus, ReconcileSummary, SyncResult } from '../../control/contracts';
+import { ToolkitError } from '../errors';
+
+export type { GuardStatus, PipelineStatus, SyncResult } from '../../control/contracts';
+
 /**
  * What stage changes need from the CDC worker (its REST API, in the style of Kafka Connect's). Kept as an
  * interface so the CLI and the facade's dashboard drive stages the same way.
  */
-export interface PipelineStatus {
-  name: string;
-  context: string;
-  direction: 'forward' | 'reverse';
-  state: 'snapshotting' | 'streaming' | 'retrying' | 'stopped' | 'error';
-  lagMs: number | null;
-  lagBytes: number | null;
-  [key: string]: unknown;
-}
-
-export interface SyncResult {
-  /** Whether the receiving side had applied everything up to the position taken at the start. */
-  caughtUp: boolean;
-  waitedMs: number;
-  lsn: string;
-}
-
-/** The CDC worker's write guard of one context (migrations/cdc/guard): service commits it refused. */
-export interface GuardStatus {
-  context: string;
-  violations: number;
-  lastViolation: { table: string; at: string; operation: string } | null;
-  tables: { table: string; reference: boolean; armed: boolean; violations: number; lastViolation: { at: string; operation: string } | null }[];
-  /** Set when the service's database could not be read. */
-  error?: string;
-}
-
 export interface CdcClient {
   pipelines(): Promise<PipelineStatus[]>;
   /** First move out of the monolith stage: id ranges, forward pipeline with its snapshot. Idempotent. */
@@ -39,26 +17,20 @@ export interface CdcClient {
    * Read-your-writes at a flip: takes the sending side's current WAL position and waits (bounded) until the
    * pipeline into the receiving side has applied it.
    */
-  sync(context: string, direction: 'forward' | 'reverse', timeoutMs: number): Promise<SyncResult>;
-  reconcile(context: string): Promise<{ clean: boolean; summary: string; [key: string]: unknown }>;
+  sync(context: string, direction: Direction, timeoutMs: number): Promise<SyncResult>;
+  reconcile(context: string): Promise<ReconcileSummary>;
   /** Arms (shadow) or disarms (canary on) the write guard of the context's non-reference tables. */
   guard(context: string, armed: boolean, graceMs?: number): Promise<void>;
   /** Refused service writes per context. */
   guards(): Promise<GuardStatus[]>;
 }
 
-export class CdcUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CdcUnavailableError';
-  }
-}
+export class CdcUnavailableError extends ToolkitError {}
 
 /** No answer at all (not running, wrong address, timeout), as opposed to an answer refusing the request. */
 export class CdcUnreachableError extends CdcUnavailableError {
   constructor(message: string) {
-    super(message);
-    this.name = 'CdcUnreachableError';
+    super(message, { retriable: true });
   }
 }
 
@@ -95,7 +67,7 @@ export class HttpCdcClient implements CdcClient {
   async startReverse(context: string): Promise<void> {
     await this.call('POST', `/contexts/${encodeURIComponent(context)}/reverse`, {}, 60_000);
   }
-  sync(context: string, direction: 'forward' | 'reverse', timeoutMs: number): Promise<SyncResult> {
+  sync(context: string, direction: Direction, timeoutMs: number): Promise<SyncResult> {
     return this.call('POST', `/contexts/${encodeURIComponent(context)}/sync`, { direction, timeoutMs }, timeoutMs + 10_000);
   }
   async guard(context: string, armed: boolean, graceMs = 0): Promise<void> {
@@ -107,7 +79,7 @@ export class HttpCdcClient implements CdcClient {
   async resetGuard(context: string): Promise<void> {
     await this.call('POST', `/contexts/${encodeURIComponent(context)}/guard/reset`, {});
   }
-  reconcile(context: string, options: { limit?: number } = {}): Promise<{ clean: boolean; summary: string; [key: string]: unknown }> {
+  reconcile(context: string, options: { limit?: number } = {}): Promise<ReconcileSummary> {
     return this.call('POST', `/contexts/${encodeURIComponent(context)}/reconcile`, options, 300_000);
   }
 }

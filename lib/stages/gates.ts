@@ -1,9 +1,18 @@
+import type { GateResult, PipelineState, PipelineStatus } from '../../control/contracts';
 import type { Gates, Stage } from '../plan';
+
+export type { GateResult } from '../../control/contracts';
 
 export interface PipelineHealth {
   name: string;
-  state: 'snapshotting' | 'streaming' | 'retrying' | 'stopped' | 'error' | 'absent';
+  state: PipelineState | 'absent';
   lagMs: number | null;
+}
+
+/** A pipeline's health for the gates, from the worker's list (absent when the worker does not run it). */
+export function pipelineHealth(pipelines: PipelineStatus[] | undefined, name: string): PipelineHealth {
+  const p = pipelines?.find((x) => x.name === name);
+  return p ? { name, state: p.state, lagMs: p.lagMs } : { name, state: 'absent', lagMs: null };
 }
 
 /** What gates look at, gathered from the facade (traffic, diffs), the CDC worker (pipelines) and reconcile. */
@@ -18,12 +27,6 @@ export interface GateInputs {
   reconcile?: () => Promise<{ clean: boolean; summary: string }>;
   /** Service commits the CDC worker's write guard refused (dry-run or reference-table violations). */
   violations?: () => Promise<{ count: number; detail: string }>;
-}
-
-export interface GateResult {
-  gate: string;
-  pass: boolean;
-  detail: string;
 }
 
 const pct = (r: number) => `${(r * 100).toFixed(1)}%`;

@@ -1,18 +1,13 @@
 import { z } from 'zod';
+import { ToolkitError } from '../errors';
 
 /** Any failure talking to Unleash's admin API. */
-export class UnleashError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'UnleashError';
-  }
-}
+export class UnleashError extends ToolkitError {}
 
 /** Unleash could not be reached or did not answer in time: worth retrying, unlike the HTTP errors below. */
 export class UnleashUnavailableError extends UnleashError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'UnleashUnavailableError';
+    super(message, { ...options, retriable: true });
   }
 }
 

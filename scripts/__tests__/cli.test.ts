@@ -27,6 +27,7 @@ describe('strangler CLI against a running facade and Unleash', () => {
       STRANGLER_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       UNLEASH_URL: unleash.url,
       UNLEASH_ADMIN_TOKEN: unleash.adminToken,
+      STRANGLER_FACADE_DATABASE_URL: facade.db.url,
       USERS_URL: users.server.url,
       MONOLITH_URL: monolith.server.url,
     };
@@ -60,7 +61,7 @@ describe('strangler CLI against a running facade and Unleash', () => {
     );
     expect((await readStage(admin, 'users')).stage).toBe('monolith');
 
-    const forced = await cli('stage', 'users', 'shadow', '--force', '--json');
+    const forced = await cli('stage', 'users', 'shadow', '--force', '--json', '--reason', 'workshop: no CDC worker');
     expect(forced.code).toBe(0);
     expect(JSON.parse(forced.out)).toMatchObject({ context: 'users', from: { stage: 'monolith' }, to: { stage: 'shadow' }, direction: 'forward', forced: true });
     expect((await readStage(admin, 'users')).stage).toBe('shadow');
@@ -87,6 +88,27 @@ describe('strangler CLI against a running facade and Unleash', () => {
     const nothing = await cli('rollback', 'users');
     expect(nothing.code).toBe(1);
     expect(nothing.out.trim()).toBe('strangler: users is on the monolith; there is nothing to roll back');
+    const same = await cli('stage', 'users', 'monolith');
+    expect(same.code).toBe(1);
+    expect(same.out.trim()).toBe('strangler: users is already at monolith; nothing to do');
+  });
+
+  it('history lists every move made with the CLI, newest first, with the gates, the reason and --force', async () => {
+    const { code, out } = await cli('history', 'users', '--json');
+    expect(code).toBe(0);
+    const { items } = JSON.parse(out);
+    expect(items.map((e: { actor: string; to: { stage: string; percent: number } }) => `${e.actor} ${e.to.stage} ${e.to.percent}`)).toEqual([
+      'cli monolith 0',
+      'cli shadow 0',
+      'cli canary 10',
+      'cli canary 30',
+      'cli shadow 0',
+    ]);
+    expect(items[4]).toMatchObject({ forced: true, reason: 'workshop: no CDC worker', from: { stage: 'monolith' }, gates: [{ gate: 'forward.streaming', pass: false }, { gate: 'forward.lag', pass: false }] });
+    const table = await cli('history');
+    expect(table.code).toBe(0);
+    expect(table.out).toMatch(/^at +context +actor +move +gates +force +reason$/m);
+    expect(table.out).toMatch(/ users +cli +monolith → shadow +0\/2 pass +forced +workshop: no CDC worker$/m);
   });
 
   it.each([
@@ -99,6 +121,8 @@ describe('strangler CLI against a running facade and Unleash', () => {
     [['diffs', 'users', '--examples', '2'], 'strangler: --examples only applies with --group'],
     [['diffs', 'users', '--group', '--examples', '0'], 'strangler: --examples must be an integer 1–20, got "0"'],
     [['diffs', 'reset', 'nope'], 'strangler: unknown context "nope"; the plan has: notifications, payments, users, orders'],
+    [['history', 'nope'], 'strangler: unknown context "nope"; the plan has: notifications, payments, users, orders'],
+    [['advance', 'nope'], 'strangler: unknown context "nope"; the plan has: notifications, payments, users, orders'],
   ])('refuses %j with one line and a non-zero exit', async (args, message) => {
     const { code, out } = await cli(...args);
     expect(code).toBe(1);
@@ -147,7 +171,7 @@ describe('strangler CLI against a running facade and Unleash', () => {
   });
 
   it('--help works on every command', async () => {
-    for (const cmd of [[], ['up'], ['status'], ['stage'], ['advance'], ['rollback'], ['diffs'], ['diffs', 'reset']]) {
+    for (const cmd of [[], ['up'], ['status'], ['stage'], ['advance'], ['rollback'], ['diffs'], ['diffs', 'reset'], ['history']]) {
       const { code, out } = await cli(...cmd, '--help');
       expect(code).toBe(0);
       expect(out).toMatch(/Usage: strangler/);

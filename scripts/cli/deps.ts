@@ -1,28 +1,25 @@
+import type { ContextStatus, PipelineStatus, StatusResponse } from '../../control/contracts';
+import { PgControlStore } from '../../control/history/control-store';
+import { StageService } from '../../control/stages/stage-service';
 import { loadPlan, type Plan } from '../../lib/plan';
-import { HttpCdcClient, violationsOf, type PipelineStatus } from '../../lib/stages/cdc-client';
-import type { StageDeps } from '../../lib/stages/controller';
-import type { GateInputs, PipelineHealth } from '../../lib/stages/gates';
+import { HttpCdcClient } from '../../lib/stages/cdc-client';
 import { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { CliError } from './errors';
 import { findStack, requestJson, type StackConnection } from './stack-client';
 
-export interface FacadeContextStatus {
-  name: string;
-  stage: string;
-  percent: number;
-  shadow: { sampleRate: number; compared: number; matched: number; diffs: number; diffRate: number; errors: number; writes?: string; writesMirrored?: boolean };
-  breaker: string;
-  routes: string[];
-  service: { url: string; requests: number; failed: number; errorRate: number; lastFallbackAt: string | null };
-  lastRollback: { at: string; reason: string; from: { stage: string; percent: number }; to: { stage: string; percent: number } } | null;
-  stickiness?: { requests: number; withoutUser: number; withoutUserShare: number; fallback: string };
-  findings?: { severity: string; code: string; message: string }[];
-}
-
-export interface CliDeps extends StageDeps {
+export interface CliDeps {
   conn: StackConnection;
-  facadeStatus(): Promise<FacadeContextStatus[]>;
+  plan: Plan;
+  unleash: UnleashAdminClient;
+  cdc?: HttpCdcClient;
+  facadeStatus(): Promise<ContextStatus[]>;
   pipelines(): Promise<PipelineStatus[] | undefined>;
+  /**
+   * The stage service, over the toolkit's database (stage lock and history); `close()` lets go of it. Only the
+   * commands that move stages open it.
+   */
+  stages(): Promise<StageService>;
+  close(): Promise<void>;
 }
 
 export function loadPlanOrFail(): Plan {
@@ -33,41 +30,46 @@ export function loadPlanOrFail(): Plan {
   }
 }
 
-function health(pipelines: PipelineStatus[] | undefined, name: string): PipelineHealth {
-  const p = pipelines?.find((x) => x.name === name);
-  return p ? { name, state: p.state, lagMs: p.lagMs } : { name, state: 'absent', lagMs: null };
-}
-
-/** Wires the CLI to the running stack: plan, Unleash admin API, facade admin API, CDC worker. */
+/** Wires the CLI to the running stack: plan, Unleash admin API, facade admin API, CDC worker, toolkit database. */
 export function cliDeps(): CliDeps {
   const conn = findStack();
   const plan = loadPlanOrFail();
   const unleash = new UnleashAdminClient({ url: conn.unleashUrl, adminToken: conn.unleashAdminToken });
   const cdc = conn.cdcUrl ? new HttpCdcClient(conn.cdcUrl, conn.adminToken) : undefined;
-  const facadeStatus = async () =>
-    (await requestJson<{ contexts: FacadeContextStatus[] }>(`${conn.facadeUrl}/_strangler/status`, { token: conn.adminToken, what: 'facade' })).contexts;
-  const pipelines = async () => (cdc ? cdc.pipelines().catch(() => undefined) : undefined);
+  const facadeStatus = async () => (await requestJson<StatusResponse>(`${conn.facadeUrl}/_strangler/status`, { token: conn.adminToken, what: 'facade' })).contexts;
+  let store: Promise<PgControlStore> | undefined;
+  let service: StageService | undefined;
   return {
     conn,
     plan,
     unleash,
     cdc,
     facadeStatus,
-    pipelines,
-    async inputs(context: string): Promise<GateInputs> {
-      const [statuses, pipes] = await Promise.all([facadeStatus(), pipelines()]);
-      const s = statuses.find((c) => c.name === context);
-      if (!s) throw new CliError(`the facade does not know context ${context}: is it running with the same plan?`);
-      const fallbackAt = s.service.lastFallbackAt ? Date.parse(s.service.lastFallbackAt) : null;
-      return {
-        shadow: s.shadow,
-        service: s.service,
-        secondsSinceFallback: fallbackAt === null ? null : Math.floor((Date.now() - fallbackAt) / 1000),
-        forward: health(pipes, `${context}-forward`),
-        reverse: health(pipes, `${context}-reverse`),
-        reconcile: cdc ? () => cdc.reconcile(context) : undefined,
-        violations: cdc ? () => violationsOf(cdc, context) : undefined,
-      };
+    pipelines: async () => (cdc ? cdc.pipelines().catch(() => undefined) : undefined),
+    async stages() {
+      if (service) return service;
+      if (!conn.facadeDatabaseUrl) {
+        throw new CliError('the toolkit\'s database is unknown: set STRANGLER_FACADE_DATABASE_URL to the facade\'s FACADE_DATABASE_URL (`strangler up` writes it to .strangler/stack.json)');
+      }
+      store ??= PgControlStore.open(conn.facadeDatabaseUrl);
+      const opened = await store.catch((err: Error) => {
+        throw new CliError(err.message);
+      });
+      service = new StageService({
+        plan,
+        unleash,
+        cdc,
+        store: opened,
+        async contextStatus(context) {
+          const s = (await facadeStatus()).find((c) => c.name === context);
+          if (!s) throw new CliError(`the facade does not know context ${context}: is it running with the same plan?`);
+          return s;
+        },
+      });
+      return service;
+    },
+    async close() {
+      if (store) await (await store.catch(() => undefined))?.close();
     },
   };
 }

@@ -4,7 +4,3 @@ export function formatTable(headers: string[], rows: string[][]): string {
   const line = (cells: string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
 }
-
-export function printTable(headers: string[], rows: string[][]): void {
-  process.stdout.write(formatTable(headers, rows));
-}

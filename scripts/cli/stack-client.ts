@@ -10,6 +10,8 @@ export interface StackConnection {
   cdcUrl?: string;
   /** The Postgres server holding every database of the plan (reconcile reads it directly). */
   postgresUrl?: string;
+  /** The toolkit's database (the facade's): the stage lock and history that every stage move goes through. */
+  facadeDatabaseUrl?: string;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface StackConnection {
  */
 export function findStack(env: NodeJS.ProcessEnv = process.env): StackConnection {
   const state = readStackState() as
-    | { facadeUrl?: string; adminToken?: string; unleash?: { url?: string; adminToken?: string }; cdcUrl?: string; postgresUrl?: string }
+    | { facadeUrl?: string; adminToken?: string; unleash?: { url?: string; adminToken?: string }; cdcUrl?: string; postgresUrl?: string; facadeDatabaseUrl?: string }
     | undefined;
   const conn = {
     facadeUrl: env.STRANGLER_FACADE_URL || state?.facadeUrl,
@@ -27,6 +29,7 @@ export function findStack(env: NodeJS.ProcessEnv = process.env): StackConnection
     unleashAdminToken: env.UNLEASH_ADMIN_TOKEN || state?.unleash?.adminToken,
     cdcUrl: env.STRANGLER_CDC_URL || state?.cdcUrl,
     postgresUrl: env.STRANGLER_PG_URL || state?.postgresUrl,
+    facadeDatabaseUrl: env.STRANGLER_FACADE_DATABASE_URL || state?.facadeDatabaseUrl,
   };
   const missing = Object.entries({
     STRANGLER_FACADE_URL: conn.facadeUrl,

@@ -1,5 +1,7 @@
 import { effectiveGates } from '../../lib/plan';
-import { advance, label, moveStage, rollback, GateRefusedError, type MoveResult } from '../../lib/stages/controller';
+import type { MoveResult } from '../../control/contracts';
+import { GateRefusedError, label, type StageService } from '../../control/stages/stage-service';
+import { pollUntil } from '../../lib/retry';
 import { readStage } from '../../lib/unleash/stage-flags';
 import { cliDeps, type CliDeps } from '../cli/deps';
 import { CliError } from '../cli/errors';
@@ -34,8 +36,9 @@ export async function demoCommand(opts: { context?: string; rps?: string }): Pro
 
   say('·', `demo on context ${context}, facade ${deps.conn.facadeUrl}`);
   const initial = await readStage(deps.unleash, context);
+  const stages = await deps.stages();
   if (initial.stage !== 'monolith') {
-    await moveStage(deps, context, { stage: 'monolith', percent: 0 });
+    await stages.move(context, { stage: 'monolith', percent: 0 }, { actor: 'cli', reason: 'strangler demo: reset' });
     say('·', `reset: ${context} rolled back from ${initial.stage} to monolith`);
   }
   await requestJson(`${deps.conn.facadeUrl}/_strangler/diffs?context=${encodeURIComponent(context)}`, { method: 'DELETE', token: deps.conn.adminToken, what: 'facade' });
@@ -45,13 +48,14 @@ export async function demoCommand(opts: { context?: string; rps?: string }): Pro
   const load = startLoad({ facadeUrl: deps.conn.facadeUrl, rps, users: 20, signal: stop.signal });
   say('·', `load: ${rps} requests/s of mixed reads and writes through the facade`);
   try {
-    await walk(deps, context, say, check, gates.canary.minCompared, gates.canary.maxDiffRate, gates.cutover.minRequests);
+    await walk(deps, stages, context, say, check, gates.canary.minCompared, gates.canary.maxDiffRate, gates.cutover.minRequests);
   } catch (err) {
     if (!(err instanceof CheckFailed)) {
       check(false, `unexpected: ${(err as Error).message}`);
     }
   } finally {
     stop.abort();
+    await deps.close();
   }
   const summary = await load.done.catch(() => undefined);
   if (summary) {
@@ -72,7 +76,9 @@ export async function demoCommand(opts: { context?: string; rps?: string }): Pro
 type Say = (mark: string, text: string) => void;
 type Check = (ok: boolean, text: string) => boolean;
 
-async function walk(deps: CliDeps, context: string, say: Say, check: Check, minCompared: number, maxDiffRate: number, minRequests: number): Promise<void> {
+async function walk(deps: CliDeps, stages: StageService, context: string, say: Say, check: Check, minCompared: number, maxDiffRate: number, minRequests: number): Promise<void> {
+  const options = { actor: 'cli', reason: 'strangler demo' } as const;
+  const advance = () => stages.advance(context, options);
   const step = async (what: string, move: () => Promise<MoveResult>) => {
     let result: MoveResult;
     try {
@@ -90,40 +96,35 @@ async function walk(deps: CliDeps, context: string, say: Say, check: Check, minC
     return result;
   };
   const waitFor = async (what: string, timeoutMs: number, probe: () => Promise<{ ok: boolean; detail: string }>) => {
-    const deadline = Date.now() + timeoutMs;
     let last = { ok: false, detail: 'not checked' };
-    while (Date.now() < deadline) {
-      last = await probe();
-      if (last.ok) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await pollUntil(async () => (last = await probe()).ok, { timeoutMs, intervalMs: 500 });
     if (!check(last.ok, `${what}: ${last.detail}`)) throw new CheckFailed();
   };
   const ctxStatus = async () => (await deps.facadeStatus()).find((c) => c.name === context)!;
-  await step('advance (extraction)', () => advance(deps, context));
+  await step('advance (extraction)', advance);
   // Like an operator would: let shadow traffic accumulate until the canary gate's numbers are met.
   await waitFor(`shadow: ≥ ${minCompared} requests compared, diff rate ≤ ${(maxDiffRate * 100).toFixed(1)}%`, 180_000, async () => {
     const s = await ctxStatus();
     return { ok: s.shadow.compared >= minCompared && s.shadow.diffRate <= maxDiffRate, detail: `${s.shadow.compared} compared, diff rate ${(s.shadow.diffRate * 100).toFixed(1)}%` };
   });
-  await step('advance', () => advance(deps, context));
-  await step('advance', () => advance(deps, context));
+  await step('advance', advance);
+  await step('advance', advance);
   await waitFor(`canary: ${minRequests} requests served by the service`, 180_000, async () => {
     const s = await ctxStatus();
     return { ok: s.service.requests >= minRequests, detail: `${s.service.requests} requests, error rate ${(s.service.errorRate * 100).toFixed(1)}%` };
   });
-  await step('advance', () => advance(deps, context));
+  await step('advance', advance);
 
   // A write on the service side at cutover, then a forced rollback: the monolith must have it.
   const email = `demo-${Date.now()}@example.com`;
   const created = await requestJson<{ id: number }>(`${deps.conn.facadeUrl}/api/users`, { method: 'POST', body: { email, name: 'Written at cutover' }, what: 'facade' });
-  await step('rollback from cutover', () => rollback(deps, context));
+  await step('rollback from cutover', () => stages.rollback(context, options));
   const monolithUrl = (readStackState()?.components.find((c) => c.name === 'monolith')?.url as string | undefined) ?? deps.plan.monolith.url;
   const seen = await requestJson<{ email: string }>(`${monolithUrl}/api/users/${created.id}`, { what: 'monolith' }).catch(() => undefined);
   check(seen?.email === email, `rollback lost nothing: user ${created.id} written on the service at cutover is in the monolith`);
 
-  await step('advance', () => advance(deps, context));
-  await step('advance', () => advance(deps, context));
+  await step('advance', advance);
+  await step('advance', advance);
   const final = await readStage(deps.unleash, context);
   check(final.stage === 'retired', `${context} is ${final.stage}`);
 }

@@ -1,40 +1,50 @@
+import type { MoveResult } from '../../control/contracts';
+import { StageBusyError } from '../../control/history/control-store';
+import { GateRefusedError, label, parseTarget, StageError, type StageService } from '../../control/stages/stage-service';
 import { isStage, type Stage } from '../../lib/plan';
-import { advance, GateRefusedError, label, moveStage, parseTarget, rollback, StageError, type MoveResult } from '../../lib/stages/controller';
 import { UnleashError } from '../../lib/unleash/admin-client';
+import { CdcUnavailableError } from '../../lib/stages/cdc-client';
 import { CliError } from '../cli/errors';
 import { cliDeps } from '../cli/deps';
 import { contextOrFail } from './common';
+
+export interface MoveFlags {
+  force?: boolean;
+  json?: boolean;
+  reason?: string;
+}
 
 function print(result: MoveResult, json: boolean): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
   }
-  if (result.direction === 'none') {
-    process.stdout.write(`${result.context} is already at ${label(result.to)}\n`);
-    return;
-  }
   process.stdout.write(`${result.context}: ${label(result.from)} → ${label(result.to)} (${result.direction}${result.forced ? ', forced' : ''})\n`);
-  for (const g of result.gates) process.stdout.write(`  ${g.pass ? 'pass' : 'FAIL'}  ${g.gate}: ${g.detail}\n`);
+  for (const g of result.gates) process.stdout.write(`  ${g.pass ? 'pass' : 'FAIL'}  ${g.stage ? `${g.stage}: ` : ''}${g.gate}: ${g.detail}\n`);
   if (result.sync) process.stdout.write(`  sync  ${result.sync.direction} pipeline ${result.sync.caughtUp ? 'caught up' : 'NOT caught up'} in ${result.sync.waitedMs} ms\n`);
   for (const a of result.actions) process.stdout.write(`  done  ${a}\n`);
   for (const w of result.warnings) process.stdout.write(`  warn  ${w}\n`);
 }
 
-async function run(action: () => Promise<MoveResult>, json: boolean): Promise<void> {
+/** Runs one move through the stage service, the only code that changes a stage; every refusal is one line. */
+async function run(context: string, action: (stages: StageService) => Promise<MoveResult>, json: boolean): Promise<void> {
+  const deps = cliDeps();
   try {
-    print(await action(), json);
+    contextOrFail(deps.plan, context);
+    print(await action(await deps.stages()), json);
   } catch (err) {
     if (err instanceof GateRefusedError) {
-      if (json) process.stdout.write(`${JSON.stringify({ refused: true, context: err.context, to: err.target, gates: err.results }, null, 2)}\n`);
+      if (json) process.stdout.write(`${JSON.stringify({ refused: true, context: err.context, to: err.target, gates: err.results, done: err.done }, null, 2)}\n`);
       throw new CliError(err.message, 2);
     }
-    if (err instanceof StageError || err instanceof UnleashError) throw new CliError(err.message);
+    if (err instanceof StageError || err instanceof StageBusyError || err instanceof UnleashError || err instanceof CdcUnavailableError) throw new CliError(err.message);
     throw err;
+  } finally {
+    await deps.close();
   }
 }
 
-export async function stageCommand(context: string, stage: string, opts: { percent?: string; force?: boolean; json?: boolean }): Promise<void> {
+export async function stageCommand(context: string, stage: string, opts: MoveFlags & { percent?: string }): Promise<void> {
   if (!isStage(stage)) throw new CliError(`unknown stage ${JSON.stringify(stage)}: use monolith, shadow, canary, cutover or retired`);
   const percent = opts.percent === undefined ? undefined : Number(opts.percent);
   if (opts.percent !== undefined && !/^\d+$/.test(opts.percent)) throw new CliError(`--percent must be an integer 1–99, got ${JSON.stringify(opts.percent)}`);
@@ -44,19 +54,13 @@ export async function stageCommand(context: string, stage: string, opts: { perce
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const deps = cliDeps();
-  contextOrFail(deps.plan, context);
-  await run(() => moveStage(deps, context, target, Boolean(opts.force)), Boolean(opts.json));
+  await run(context, (s) => s.move(context, target, { actor: 'cli', force: Boolean(opts.force), reason: opts.reason }), Boolean(opts.json));
 }
 
-export async function advanceCommand(context: string, opts: { force?: boolean; json?: boolean }): Promise<void> {
-  const deps = cliDeps();
-  contextOrFail(deps.plan, context);
-  await run(() => advance(deps, context, Boolean(opts.force)), Boolean(opts.json));
+export async function advanceCommand(context: string, opts: MoveFlags): Promise<void> {
+  await run(context, (s) => s.advance(context, { actor: 'cli', force: Boolean(opts.force), reason: opts.reason }), Boolean(opts.json));
 }
 
-export async function rollbackCommand(context: string, opts: { json?: boolean }): Promise<void> {
-  const deps = cliDeps();
-  contextOrFail(deps.plan, context);
-  await run(() => rollback(deps, context), Boolean(opts.json));
+export async function rollbackCommand(context: string, opts: Omit<MoveFlags, 'force'>): Promise<void> {
+  await run(context, (s) => s.rollback(context, { actor: 'cli', reason: opts.reason }), Boolean(opts.json));
 }

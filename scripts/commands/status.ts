@@ -1,6 +1,5 @@
-import { effectiveGates } from '../../lib/plan';
-import { label } from '../../lib/stages/controller';
-import { evaluateGates, type GateResult } from '../../lib/stages/gates';
+import { checkGates, gateInputs, stagesEntered } from '../../control/stages/gate-check';
+import { label } from '../../control/stages/stage-service';
 import { nextPosition } from '../../lib/stages/stepper';
 import { cliDeps } from '../cli/deps';
 import { formatTable } from '../cli/output';
@@ -18,10 +17,9 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
   const [contexts, pipelines] = await Promise.all([deps.facadeStatus(), deps.pipelines()]);
   const out = [];
   for (const c of contexts) {
-    const next = nextPosition(deps.plan, c.name, { stage: c.stage as never, percent: c.percent });
-    const inputs = await deps.inputs(c.name);
+    const next = nextPosition(deps.plan, c.name, c);
     // Reconcile is expensive: status leaves that gate out; advance and stage run it.
-    const gates: GateResult[] = next ? await evaluateGates(next.stage, effectiveGates(deps.plan, c.name), { ...inputs, reconcile: undefined }) : [];
+    const gates = next ? await checkGates(deps.plan, c.name, stagesEntered(c, next), gateInputs(c.name, c, pipelines)) : [];
     const shown = gates.filter((g) => g.gate !== 'reconcile.clean');
     const pipe = (dir: 'forward' | 'reverse') => pipelines?.find((p) => p.name === `${c.name}-${dir}`) ?? null;
     out.push({ ...c, pipelines: { forward: pipe('forward'), reverse: pipe('reverse') }, next: next ? { ...next, label: label(next), gates: shown } : null });

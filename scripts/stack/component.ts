@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { entryArgs, PROJECT_ROOT } from '../../lib/project';
 import { openLog } from './home';
+import { sleep } from '../../lib/retry';
 
 export interface ComponentSpec {
   name: string;
@@ -85,7 +86,7 @@ export class Component {
       } catch {
         // not listening yet
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
     throw new Error(`${this.spec.name} was not healthy at ${this.spec.healthUrl} after ${timeoutMs} ms: ${lastLines(this.spec.logFile)}`);
   }

@@ -7,6 +7,7 @@ import readline from 'node:readline';
 import { Kafka, logLevel } from 'kafkajs';
 import { isPortTaken } from '../../lib/net/ports';
 import { PROJECT_ROOT } from '../../lib/project';
+import { sleep } from '../../lib/retry';
 
 export const KAFKA_VERSION = '3.9.1';
 
@@ -222,7 +223,6 @@ function withParentDeathSignal(command: string, args: string[]): [string, string
   return pdeathsigSupported ? ['setpriv', ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, args];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);

@@ -131,6 +131,8 @@ export class LocalStack {
         unleash: { url: unleash.value.url, adminToken: tokens.adminToken, clientToken: tokens.clientToken, login: UNLEASH_UI_LOGIN },
         kafkaBrokers,
         postgresUrl: pg.serverUrl,
+        // The CLI takes the stage lock and writes the stage history there, like the facade.
+        facadeDatabaseUrl: await pg.database('facade'),
       };
       writeStackState(this.state, paths.home);
       return this.state;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { isPortTaken } from '../../lib/net/ports';
 import { PROJECT_ROOT } from '../../lib/project';
+import { sleep } from '../../lib/retry';
 
 /** Unleash creates this account on a database without users; it is for people, our code uses API tokens. */
 export const UNLEASH_UI_LOGIN = { user: 'admin', password: 'unleash4all' } as const;
@@ -70,7 +71,6 @@ const KEPT_LINES = 40;
 /** Plain JavaScript that the build does not copy: compiled or not, the stack runs it from the source tree. */
 const SERVER_ENTRY = path.join(PROJECT_ROOT, 'scripts', 'stack', 'unleash', 'server.mjs');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function status(url: string, authorization?: string): Promise<number | undefined> {
   try {

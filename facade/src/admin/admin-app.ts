@@ -8,8 +8,8 @@ import type { Logger } from '../../../lib/logger';
 import { adminAuth, requireAdmin } from './auth';
 import { dashboardRoutes } from '../dashboard';
 import type { StatusService } from './status';
-import type { StageActions } from './stage-actions';
-import { GateRefusedError, StageError } from '../../../lib/stages/controller';
+import { GateRefusedError, StageError, type StageService } from '../../../control/stages/stage-service';
+import { StageBusyError, type ControlStore } from '../../../control/history/control-store';
 import { UnleashError } from '../../../lib/unleash/admin-client';
 import { CdcUnavailableError } from '../../../lib/stages/cdc-client';
 import type { TrafficWindow } from '../dashboard/traffic';
@@ -31,6 +31,10 @@ const groupsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
+const historyQuery = diffsQuery;
+
+const moveBody = z.object({ force: z.boolean().optional(), reason: z.string().max(500).optional() }).passthrough();
+
 /**
  * The facade's own API under /_strangler: health and metrics are open (load balancers and Prometheus scrape them);
  * everything that tells about the migration needs the admin token (Bearer, or the dashboard's session cookie).
@@ -41,7 +45,8 @@ export function createAdminApp(deps: {
   status: StatusService;
   adminToken: string;
   logger: Logger;
-  stages?: StageActions;
+  stages?: StageService;
+  history: Pick<ControlStore, 'list'>;
   series?: SeriesRecorder;
   traffic?: TrafficWindow;
   /** Enables `GET /gates` (the next stage's gates before Advance). */
@@ -109,6 +114,15 @@ export function createAdminApp(deps: {
     res.json({ reset: context });
   });
 
+  router.get('/history', async (req, res) => {
+    const q = validate(historyQuery, req.query, 'query');
+    if (q.context !== undefined && !deps.status.hasContext(q.context)) {
+      res.status(404).json(errorBody('unknown_context', `unknown context ${JSON.stringify(q.context)}`));
+      return;
+    }
+    res.json({ items: await deps.history.list({ context: q.context, limit: q.limit }) });
+  });
+
   const stageRoute = (action: 'advance' | 'rollback') =>
     router.post(`/contexts/:name/${action}`, express.json({ limit: '16kb' }), async (req, res) => {
       const name = String(req.params.name);
@@ -120,11 +134,15 @@ export function createAdminApp(deps: {
         res.status(503).json(errorBody('stages_unavailable', 'the facade has no UNLEASH_ADMIN_TOKEN: stages can only be changed with the CLI'));
         return;
       }
+      const body = validate(moveBody, req.body ?? {});
+      // The session cookie is the dashboard's; a Bearer token is any other caller of this API.
+      const actor = auth.credential(req) === 'cookie' ? 'dashboard' : 'api';
       try {
-        const force = action === 'advance' && (req.body as { force?: unknown } | undefined)?.force === true;
-        res.json(action === 'advance' ? await deps.stages.advance(name, force) : await deps.stages.rollback(name));
+        const options = { actor, force: action === 'advance' && body.force === true, reason: body.reason } as const;
+        res.json(action === 'advance' ? await deps.stages.advance(name, options) : await deps.stages.rollback(name, options));
       } catch (err) {
         if (err instanceof GateRefusedError) res.status(409).json(errorBody('gate_failed', err.message, err.results));
+        else if (err instanceof StageBusyError) res.status(409).json(errorBody('stage_busy', err.message));
         else if (err instanceof StageError) res.status(409).json(errorBody('stage_refused', err.message));
         else if (err instanceof UnleashError || err instanceof CdcUnavailableError) res.status(503).json(errorBody('upstream_unavailable', err.message));
         else throw err;

@@ -5,7 +5,7 @@ import { errorBody } from '../../../lib/http/errors';
 import { validate } from '../../../lib/http/validate';
 import { evaluateGates } from '../../../lib/stages/gates';
 import { nextPosition, type StagePosition } from '../../../lib/stages/stepper';
-import { gateInputs } from './gate-inputs';
+import { gateInputs } from '../../../control/stages/gate-check';
 import type { StatusService } from './status';
 
 /** A gate as it stands now; `pass` is null for a gate only checked when Advance is pressed (reconcile). */
@@ -36,7 +36,7 @@ export async function previewGates(plan: Plan, status: StatusService, only?: str
     if (only !== undefined && c.name !== only) continue;
     const from = { stage: c.stage, percent: c.percent };
     const to = nextPosition(plan, c.name, from) ?? null;
-    const inputs = { ...gateInputs(c, undefined), reconcile: async () => ({ clean: false, summary: RECONCILE_DETAIL }) };
+    const inputs = gateInputs(c.name, c, undefined, { reconcile: async () => ({ clean: false, summary: RECONCILE_DETAIL }) });
     const gates: PreviewGate[] = to ? await evaluateGates(to.stage, effectiveGates(plan, c.name), inputs) : [];
     out.push({ context: c.name, from, to, gates: gates.map((g) => (g.gate === 'reconcile.clean' ? { ...g, pass: null } : g)) });
   }

@@ -1,48 +1,20 @@
-import type { Plan, Stage } from '../../../lib/plan';
+import type { Plan } from '../../../lib/plan';
+import type { ContextStatus, StatusResponse } from '../../../control/contracts';
 import type { Flags } from '../flags/flag-source';
 import type { RoutedContext } from '../routing/router';
 import type { DiffStore, StoredDiff } from '../shadow/diff-store';
 import type { DiffGroups } from '../shadow/diff-groups';
-import type { AutoRollback, RollbackRecord } from '../rollback/auto-rollback';
-import type { CdcClient, GuardStatus, PipelineStatus } from '../../../lib/stages/cdc-client';
+import type { AutoRollback } from '../rollback/auto-rollback';
+import type { CdcClient } from '../../../lib/stages/cdc-client';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
 import type { UpstreamHealthChecker, UpstreamHealth } from './upstream-health';
 import type { StickyUsers } from '../routing/sticky';
 import { mirrorsWrites } from '../shadow/shadower';
 import { describe as describeViolations, type ViolationWatch } from '../shadow/violations';
 
-export const SERVICE_WINDOW_SECONDS = 300;
+export type { ContextStatus } from '../../../control/contracts';
 
-export interface ContextStatus {
-  name: string;
-  stage: Stage;
-  percent: number;
-  shadow: {
-    sampleRate: number;
-    compared: number;
-    matched: number;
-    diffs: number;
-    diffRate: number;
-    errors: number;
-    /** The plan's `shadow.writes`; `writesMirrored` is false with `none` and after a violation. */
-    writes: 'none' | 'dryRun';
-    writesMirrored: boolean;
-  };
-  /** Routed requests since the facade started, and the share without a sticky user (a canary cannot keep those). */
-  stickiness: { requests: number; withoutUser: number; withoutUserShare: number; fallback: 'address' | 'none' };
-  /** The CDC worker's write guard: refused service commits. Null when unknown (no worker, or not extracted yet). */
-  writeGuard: GuardStatus | null;
-  /** What an operator must act on; `critical` findings block the canary gate. */
-  findings: { severity: 'critical'; code: string; message: string }[];
-  breaker: string;
-  routes: string[];
-  /** The service's answers over the last 5 minutes: failures are 5xx, timeouts and refused connections. */
-  service: { url: string; requests: number; failed: number; errorRate: number; windowSeconds: number; lastFallbackAt: string | null };
-  /** The last automatic rollback of this context since the facade started, if any. */
-  lastRollback: RollbackRecord | null;
-  /** From the CDC worker, when the facade knows one (STRANGLER_CDC_URL); null when unknown. */
-  pipelines: { forward: PipelineStatus | null; reverse: PipelineStatus | null } | null;
-}
+export const SERVICE_WINDOW_SECONDS = 300;
 
 export interface FacadeHealth {
   status: 'ok' | 'degraded' | 'down';
@@ -77,7 +49,7 @@ export class StatusService {
     return { status: degraded ? 'degraded' : 'ok', facade: 'ok', unleash, upstreams };
   }
 
-  async status(): Promise<{ contexts: ContextStatus[]; unleash: ReturnType<Flags['health']> }> {
+  async status(): Promise<StatusResponse> {
     const [counts, pipelines] = await Promise.all([
       this.store.counts(),
       this.cdc ? this.cdc.pipelines().catch(() => undefined) : Promise.resolve(undefined),
@@ -95,7 +67,7 @@ export class StatusService {
         stage: state.stage,
         percent: state.percent,
         shadow: {
-          sampleRate: state.shadowRate,
+          sampleRate: state.sampleRate,
           compared: c.compared,
           matched: c.matched,
           diffs: c.diffs,
@@ -115,6 +87,13 @@ export class StatusService {
       };
     });
     return { contexts, unleash: this.flags.health() };
+  }
+
+  /** One context's status (the stage service's gate inputs). */
+  async contextStatus(name: string): Promise<ContextStatus> {
+    const found = (await this.status()).contexts.find((c) => c.name === name);
+    if (!found) throw new Error(`unknown context ${JSON.stringify(name)}`);
+    return found;
   }
 
   resetDiffs(context: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ContextStatus } from '../admin/status';
+import type { ContextStatus } from '../../../control/contracts';
 import { STAGES } from '../../../lib/plan';
 
 export const DASHBOARD_PATH = '/_strangler/';
@@ -105,6 +105,13 @@ export function dashboardPage(contexts: ContextStatus[]): string {
 <main class="grid" id="contexts">
 ${contexts.map(card).join('\n')}
 </main>
+<section class="history" aria-labelledby="h-history">
+  <h2 id="h-history">Stage history</h2>
+  <table id="history">
+    <thead><tr><th>time</th><th>context</th><th>who</th><th>move</th><th>gates</th><th>reason</th></tr></thead>
+    <tbody data-field="history"><tr><td colspan="6" class="muted">no stage moves recorded yet</td></tr></tbody>
+  </table>
+</section>
 <dialog id="confirm" aria-labelledby="confirm-title">
   <h2 id="confirm-title">Confirm</h2>
   <p id="confirm-text"></p>

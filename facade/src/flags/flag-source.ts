@@ -4,17 +4,18 @@ import type { ClientFeaturesResponse } from 'unleash-client/lib/feature';
 import type { Logger } from '../../../lib/logger';
 import { deriveStage, flagNames, type ContextFlags, type FlagState, type Stage } from '../../../lib/plan';
 import { BackupFile } from './backup-file';
+import type { FlagHealth } from '../../../control/contracts';
+
+export type { FlagHealth } from '../../../control/contracts';
 
 export interface ContextState {
   stage: Stage;
   /** Share of traffic (0–100) the route flag sends to the service. */
   percent: number;
   /** Share of monolith-served requests mirrored to the service (0–100). */
-  shadowRate: number;
+  sampleRate: number;
   flags: ContextFlags;
 }
-
-export type FlagHealth = 'synchronized' | 'stale' | 'none';
 
 /** What the router needs from the flags, so routing logic can be tested without a server. */
 export interface Flags {
@@ -28,7 +29,7 @@ export interface Flags {
   close(): Promise<void>;
 }
 
-const MONOLITH: ContextState = { stage: 'monolith', percent: 0, shadowRate: 0, flags: {} };
+const MONOLITH: ContextState = { stage: 'monolith', percent: 0, sampleRate: 0, flags: {} };
 
 interface Definition {
   enabled: boolean;
@@ -141,7 +142,7 @@ export class UnleashFlags extends EventEmitter implements Flags {
   }
 
   sampleShadow(context: string, userId: string | undefined): boolean {
-    const rate = this.state(context).shadowRate;
+    const rate = this.state(context).sampleRate;
     if (rate >= 100) return true;
     if (rate <= 0) return false;
     const ctx: Context = userId === undefined ? {} : { userId };

@@ -3,18 +3,13 @@ import { registry } from '../../../lib/http/metrics';
 import type { Logger } from '../../../lib/logger';
 import { effectiveAutoRollback, type Plan, type Stage } from '../../../lib/plan';
 import { previousPosition } from '../../../lib/stages/stepper';
-import type { UnleashAdminClient } from '../../../lib/unleash/admin-client';
-import { applyStage } from '../../../lib/unleash/stage-flags';
+import type { RollbackRecord } from '../../../control/contracts';
+import { StageBusyError } from '../../../control/history/control-store';
+import { StageError, type StageService } from '../../../control/stages/stage-service';
 import type { Flags } from '../flags/flag-source';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
 
-export interface RollbackRecord {
-  context: string;
-  at: string;
-  from: { stage: Stage; percent: number };
-  to: { stage: Stage; percent: number };
-  reason: string;
-}
+export type { RollbackRecord } from '../../../control/contracts';
 
 const rollbacks = new Counter({
   name: 'strangler_auto_rollbacks_total',
@@ -33,7 +28,8 @@ export function previousStage(plan: Plan, context: string, stage: Stage): { stag
 /**
  * Flagger-style automatic rollback, per context: while a context is in canary or cutover, if its service's 5xx +
  * timeout rate over the plan's sliding window passes the threshold (with enough requests to mean something), the
- * context goes back one stage through Unleash — so Unleash's UI, the CLI and every facade instance agree.
+ * context goes back one stage through the stage service — like a manual rollback it waits (bounded, never
+ * blocked) for the reverse pipeline, and is recorded in the history as `auto-rollback`.
  */
 export class AutoRollback {
   private timer?: NodeJS.Timeout;
@@ -44,7 +40,7 @@ export class AutoRollback {
     private readonly plan: Plan,
     private readonly flags: Flags,
     private readonly outcomes: ServiceOutcomes,
-    private readonly admin: UnleashAdminClient,
+    private readonly stages: StageService,
     private readonly logger: Logger,
   ) {}
 
@@ -65,19 +61,23 @@ export class AutoRollback {
       for (const context of Object.keys(this.plan.contexts)) {
         const rule = effectiveAutoRollback(this.plan, context);
         if (!rule.enabled) continue;
-        const { stage, percent } = this.flags.state(context);
+        const { stage } = this.flags.state(context);
         if (stage !== 'canary' && stage !== 'cutover') continue;
         const w = this.outcomes.window(context, rule.windowSeconds);
         if (w.requests < rule.minRequests || w.errorRate <= rule.maxErrorRate) continue;
         const to = previousStage(this.plan, context, stage)!;
         const reason = `service error rate ${(w.errorRate * 100).toFixed(1)}% (${w.failed}/${w.requests} requests in ${rule.windowSeconds}s) > ${(rule.maxErrorRate * 100).toFixed(1)}%`;
+        let moved;
         try {
-          await applyStage(this.admin, context, to.stage, to.percent || undefined);
+          moved = await this.stages.move(context, to, { actor: 'auto-rollback', reason });
         } catch (err) {
-          this.logger.error({ context, err: (err as Error).message }, 'automatic rollback could not reach Unleash');
+          // Busy: a manual move holds the context; the next check looks again. Already there: someone was faster.
+          if (err instanceof StageBusyError || err instanceof StageError) this.logger.info({ context, err: (err as Error).message }, 'automatic rollback not applied');
+          else this.logger.error({ context, err: (err as Error).message }, 'automatic rollback failed');
           continue;
         }
-        const record: RollbackRecord = { context, at: new Date().toISOString(), from: { stage, percent }, to, reason };
+        for (const warning of moved.warnings) this.logger.warn({ context, warning }, 'automatic rollback');
+        const record: RollbackRecord = { context, at: new Date().toISOString(), from: moved.from, to: moved.to, reason };
         this.last.set(context, record);
         this.outcomes.reset(context);
         rollbacks.labels(context).inc();

@@ -1,25 +1,9 @@
-import { Pool, type PoolClient } from 'pg';
+import { Pool } from 'pg';
 import type { Logger } from '../../../lib/logger';
-import type { Captured, CompareResult, DiffEntry } from './compare';
-import { redactAndTruncate } from './redact';
+import { migrateDiffSchema } from './diff-schema';
+import type { DiffEntry } from './compare';
+import type { DiffRow } from './diff-rows';
 import { groupDiffs, type DiffGroups } from './diff-groups';
-
-/** One shadow comparison that did not match (or whose service call failed), as stored. */
-export interface DiffRow {
-  context: string;
-  /** The plan route's source, e.g. `* /api/users/:id`. */
-  route: string;
-  method: string;
-  /** The request path (with query), as the client sent it. */
-  path: string;
-  requestId?: string | null;
-  monolithStatus?: number | null;
-  serviceStatus?: number | null;
-  /** Redacted and truncated entries (see `diffRow`), markers included. */
-  diffs: DiffEntry[];
-  ignored?: string[];
-  noise?: string[];
-}
 
 export interface StoredDiff extends Required<DiffRow> {
   id: string;
@@ -67,68 +51,6 @@ export class DiffStoreUnavailableError extends Error {
   constructor(cause: unknown) {
     super(`the shadow diff database is unavailable: ${(cause as Error)?.message ?? String(cause)}`);
     this.name = 'DiffStoreUnavailableError';
-  }
-}
-
-/** Versioned, append-only: a shipped step is never edited, a change is a new step. */
-const MIGRATIONS: { version: number; sql: string[] }[] = [
-  {
-    version: 1,
-    sql: [
-      `CREATE TABLE shadow_diffs (
-        id bigserial PRIMARY KEY,
-        context text NOT NULL,
-        route text NOT NULL,
-        method text NOT NULL,
-        path text NOT NULL,
-        request_id text,
-        monolith_status integer,
-        service_status integer,
-        diffs jsonb NOT NULL,
-        ignored jsonb NOT NULL DEFAULT '[]',
-        noise jsonb NOT NULL DEFAULT '[]',
-        created_at timestamptz NOT NULL DEFAULT now()
-      )`,
-      'CREATE INDEX shadow_diffs_newest ON shadow_diffs (created_at DESC, id DESC)',
-      'CREATE INDEX shadow_diffs_context_newest ON shadow_diffs (context, created_at DESC, id DESC)',
-      `CREATE TABLE shadow_counts (
-        context text NOT NULL,
-        route text NOT NULL,
-        compared bigint NOT NULL DEFAULT 0,
-        matched bigint NOT NULL DEFAULT 0,
-        diffs bigint NOT NULL DEFAULT 0,
-        errors bigint NOT NULL DEFAULT 0,
-        noise bigint NOT NULL DEFAULT 0,
-        updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (context, route)
-      )`,
-    ],
-  },
-];
-
-const SCHEMA_LOCK = 0x53484457; // "SHDW"
-
-async function migrate(client: PoolClient): Promise<number[]> {
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS shadow_schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-    );
-    const { rows } = await client.query<{ version: number }>('SELECT version FROM shadow_schema_migrations');
-    const done = new Set(rows.map((r) => r.version));
-    const applied: number[] = [];
-    for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
-      for (const sql of m.sql) await client.query(sql);
-      await client.query('INSERT INTO shadow_schema_migrations (version) VALUES ($1)', [m.version]);
-      applied.push(m.version);
-    }
-    await client.query('COMMIT');
-    return applied;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
   }
 }
 
@@ -389,7 +311,7 @@ export class DiffStore {
   private async init(): Promise<void> {
     const client = await this.pool.connect();
     try {
-      const applied = await migrate(client);
+      const applied = await migrateDiffSchema(client);
       if (applied.length) this.logger.info({ versions: applied }, 'shadow diff schema migrated');
       if (!this.countsLoaded) {
         // What the database holds plus what was counted before it was reachable (still pending, so not in it).
@@ -500,44 +422,4 @@ export class DiffStore {
       [this.maxRows],
     );
   }
-}
-
-/** Where a shadowed request came from, for its stored row. */
-export interface DiffRequest {
-  context: string;
-  route: string;
-  method: string;
-  path: string;
-  requestId?: string | null;
-}
-
-/** The row of a comparison that did not match: entries redacted and cut, markers kept alongside. */
-export function diffRow(
-  request: DiffRequest,
-  monolith: Captured,
-  service: Captured,
-  result: CompareResult,
-  redact: readonly string[],
-  maxValueChars?: number,
-): DiffRow {
-  return {
-    ...request,
-    monolithStatus: monolith.status,
-    serviceStatus: service.status,
-    diffs: redactAndTruncate([...result.diffs, ...result.markers], redact, maxValueChars),
-    ignored: result.ignored,
-    noise: result.noise,
-  };
-}
-
-/** The row of a shadow call that got no response from the service (refused, timed out, breaker open). */
-export function errorRow(request: DiffRequest, monolith: Captured, error: string): DiffRow {
-  return {
-    ...request,
-    monolithStatus: monolith.status,
-    serviceStatus: null,
-    diffs: redactAndTruncate([{ path: '$error', monolith: null, service: error }], []),
-    ignored: [],
-    noise: [],
-  };
 }

@@ -1,4 +1,5 @@
-import { compareResponses, compileRules, type Captured, type CompiledRules } from './compare';
+import { compareResponses, type Captured } from './compare';
+import { compileRules, type CompiledRules } from './rules';
 import { normalizePath } from './paths';
 
 export interface NoiseLearnerOptions {

@@ -6,9 +6,12 @@ import { internalHeaders } from '../../../lib/http/internal-auth';
 import { recordShadow } from '../metrics';
 import type { Upstream } from '../routing/forwarder';
 import { sendCopy } from './capture';
-import { compareResponses, compileRules, type Captured, type CompiledRules } from './compare';
-import { diffRow, errorRow, type DiffStore } from './diff-store';
+import { compareResponses, type Captured } from './compare';
+import { compileRules, type CompiledRules } from './rules';
+import { diffRow, errorRow } from './diff-rows';
+import type { DiffStore } from './diff-store';
 import { NoiseLearner } from './noise';
+import { sleep } from '../../../lib/retry';
 
 export interface ShadowContext {
   name: string;
@@ -108,7 +111,7 @@ export class Shadower {
         if (!result.match && safe) {
           // A read that differs may only have raced replication or a concurrent write. Ask both sides again once the
           // pipeline has had time to catch up: a difference that persists is real, one that vanishes was timing.
-          await new Promise((r) => setTimeout(r, this.options.readDelayMs));
+          await sleep(this.options.readDelayMs);
           const [m2, s2] = await Promise.all([toMonolith().catch(() => undefined), toService().catch(() => undefined)]);
           if (m2 && s2 && compare(m2, s2).match) transient = true;
         }

@@ -1,7 +1,7 @@
 import type { Logger } from '../../../lib/logger';
 import type { Stage } from '../../../lib/plan';
 import type { CdcClient, GuardStatus } from '../../../lib/stages/cdc-client';
-import { REARM_GRACE_MS } from '../../../lib/stages/controller';
+import { REARM_GRACE_MS } from '../../../control/stages/stage-service';
 import type { ShadowContext } from './shadower';
 
 /**

@@ -37,12 +37,6 @@ export interface ChangeEvent {
   ts_ms: number;
 }
 
-/** What a real Debezium connector writes with `schemas.enable=true`; our sink accepts both shapes. */
-export interface WrappedChangeEvent {
-  schema: unknown;
-  payload: ChangeEvent;
-}
-
 /** The version we report in `source.version`: the Debezium release whose format we follow. */
 export const DEBEZIUM_FORMAT_VERSION = '3.0.0.Final';
 

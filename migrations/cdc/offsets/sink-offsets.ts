@@ -22,9 +22,6 @@ export const SINK_OFFSETS_DDL = `
 /** Columns added after the table's first version, for databases that have the older one. */
 export const SINK_OFFSETS_UPGRADE = 'ALTER TABLE strangler_cdc.sink_offsets ADD COLUMN IF NOT EXISTS position numeric';
 
-/** Nothing consumed yet. */
-export const NO_OFFSET = -1n;
-
 export interface PartitionMark {
   offset: bigint;
   /** null before the first change with a known position. */

@@ -1,3 +1,4 @@
+import { ToolkitError } from '../../../lib/errors';
 import { RowMappingError } from '../mapping';
 
 export type PoisonReason = 'unparseable' | 'invalid_envelope' | 'unknown_table' | 'unmappable' | 'rejected_by_target';
@@ -23,10 +24,9 @@ export class SinkStateError extends Error {
 }
 
 /** The target stayed unreachable for a whole retry round; the consumer redelivers the batch and we try again. */
-export class SinkUnavailableError extends Error {
+export class SinkUnavailableError extends ToolkitError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'SinkUnavailableError';
+    super(message, { ...options, retriable: true });
   }
 }
 

@@ -1,3 +1,4 @@
+import type { PipelineState } from '../../../control/contracts';
 import { Pool } from 'pg';
 import type { Pgoutput } from 'pg-logical-replication';
 import type { Logger } from '../../../lib/logger';
@@ -22,7 +23,8 @@ import { assertLogicalWal, assertSlotIsOurs, dropSlot, ensurePublication, ensure
 import { ReplicationStream } from './stream';
 
 /** `retrying`: snapshotting or streaming, but Kafka refuses the changes, or has not acknowledged a batch for 5 s. */
-export type SourceState = 'snapshotting' | 'streaming' | 'retrying' | 'stopped' | 'error';
+/** The source's states are the pipeline's (the contract the CLI and the facade read). */
+export type SourceState = PipelineState;
 
 export interface SourceStatus {
   state: SourceState;

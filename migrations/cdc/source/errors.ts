@@ -1,11 +1,10 @@
-/** Errors of the CDC source. `retriable` says whether starting again later may succeed (server restarting, slot busy). */
-export class CdcSourceError extends Error {
-  readonly retriable: boolean;
+import { ToolkitError } from '../../../lib/errors';
 
+/** Errors of the CDC source. `retriable` says whether starting again later may succeed (server restarting, slot busy). */
+export class CdcSourceError extends ToolkitError {
   constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'CdcSourceError';
-    this.retriable = options.retriable ?? false;
+    // Not retriable unless said so: a cause from a client library is no promise that starting again helps.
+    super(message, { ...options, retriable: options.retriable ?? false });
   }
 }
 
@@ -43,6 +42,4 @@ export class ReplicationStreamError extends CdcSourceError {
   }
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorMessage as errorText } from '../../../lib/errors';

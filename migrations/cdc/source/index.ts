@@ -2,5 +2,5 @@ export { CdcSource, type CdcSourceOptions, type SourceState, type SourceStatus }
 export { dropPipelineSource } from './drop';
 export { CdcSourceError, ReplicationStreamError, SlotBusyError, SnapshotError, SourceSetupError } from './errors';
 export { HEARTBEAT_PREFIX } from './heartbeat';
-export { SINK_MARKER_PREFIX, markSinkTransaction, oppositePipeline, sinkMarkerStatement } from './loop-guard';
+export { SINK_MARKER_PREFIX, markSinkTransaction, oppositePipeline } from './loop-guard';
 export { formatLsn, parseLsn, type Lsn } from './lsn';

@@ -25,13 +25,7 @@ interface SqlClient {
  * issued after changes it already let through cannot recall them. Outside a transaction it marks nothing useful.
  */
 export async function markSinkTransaction(client: SqlClient, pipelineName: string): Promise<void> {
-  const { text, values } = sinkMarkerStatement(pipelineName);
-  await client.query(text, values);
-}
-
-/** The same statement for callers that run SQL through another client (Sequelize's `query`, a batch). */
-export function sinkMarkerStatement(pipelineName: string): { text: string; values: [string, string] } {
-  return { text: 'SELECT pg_logical_emit_message(true, $1, $2)', values: [SINK_MARKER_PREFIX, pipelineName] };
+  await client.query('SELECT pg_logical_emit_message(true, $1, $2)', [SINK_MARKER_PREFIX, pipelineName]);
 }
 
 /** `users-forward` ↔ `users-reverse`: the pipeline whose sink writes into this pipeline's source database. */

@@ -2,6 +2,7 @@ import { tableShapeByName, type Queryable, type TableShape } from './catalog';
 import { qualifiedName, quoteIdent, splitTableName } from './connection';
 import { SlotBusyError, SourceSetupError } from './errors';
 import { parseLsn, type Lsn } from './lsn';
+import { sleep } from '../../../lib/retry';
 
 export async function assertLogicalWal(db: Queryable): Promise<void> {
   const { rows } = await db.query<{ wal_level: string }>('SHOW wal_level');
@@ -89,8 +90,6 @@ export function assertSlotIsOurs(slot: string, info: SlotInfo, database: string)
     );
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Waits for the slot to be released. A source killed with SIGKILL leaves its walsender until Postgres notices the

@@ -3,6 +3,7 @@ import type { MessagingAdmin, Producer } from '../../../lib/messaging/types';
 import type { ChangeRecord } from '../events/change-events';
 import type { Lsn } from '../source/lsn';
 import { DeliveryError, WriterClosedError } from './errors';
+import { backoffDelay } from '../../../lib/retry';
 
 /** A point in the source's log that is safe to acknowledge once every record written before it is in Kafka. */
 export interface Checkpoint {
@@ -217,9 +218,10 @@ export class ChangeWriter {
       else groups.set(r.topic, [r]);
     }
     const retry = this.options.retry ?? {};
-    let delay = retry.initialMs ?? 200;
+    // No jitter: one writer per pipeline, nothing to spread out.
+    const backoff = { initialMs: retry.initialMs ?? 200, maxMs: retry.maxMs ?? 5_000, jitter: 0 };
     let nonRetriable = 0;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new WriterClosedError();
       let failed: Error | null = null;
       try {
@@ -242,13 +244,13 @@ export class ChangeWriter {
         return;
       }
       this.retryingState = { since: this.retryingState?.since ?? Date.now(), error: failed.message };
+      const delay = backoffDelay(attempt, backoff);
       const retriable = (failed as { retriable?: boolean }).retriable !== false;
       if (!retriable && ++nonRetriable >= (retry.nonRetriableAttempts ?? 3)) {
         throw new DeliveryError(`Kafka refused ${batch.length} change record(s): ${failed.message}`, { cause: failed });
       }
       this.options.logger.warn({ err: failed, retryInMs: delay }, 'producing change records failed; retrying');
       await this.sleep(delay);
-      delay = Math.min(delay * 2, retry.maxMs ?? 5_000);
     }
   }
 

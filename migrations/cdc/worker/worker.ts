@@ -13,6 +13,8 @@ import { CdcSink, type SinkState, type SinkStatus } from '../sink';
 import { CdcSource, type SourceState } from '../source';
 import { parseLsn } from '../source/lsn';
 import type { PipelineRegistry } from './registry';
+import type { PipelineState, PipelineStatus, SyncResult } from '../../../control/contracts';
+import { pollUntil } from '../../../lib/retry';
 
 export class WorkerError extends Error {
   constructor(
@@ -24,7 +26,7 @@ export class WorkerError extends Error {
   }
 }
 
-export type PipelineState = 'snapshotting' | 'streaming' | 'retrying' | 'stopped' | 'error';
+export type { PipelineState } from '../../../control/contracts';
 
 /**
  * The worse of the two halves. `retrying` (Kafka refusing the source's changes, or the target refusing the sink's)
@@ -45,14 +47,9 @@ interface Running {
   sink: CdcSink;
 }
 
-export interface PipelineView {
-  name: string;
-  context: string;
+/** What `GET /pipelines` answers: the contract's fields plus the source's and sink's own details. */
+export interface PipelineView extends PipelineStatus {
   direction: Direction;
-  /** The pipeline's state: the worse of its source and sink. */
-  state: PipelineState;
-  lagMs: number | null;
-  lagBytes: number | null;
   source: Awaited<ReturnType<CdcSource['status']>> | null;
   sink: SinkStatus | null;
 }
@@ -210,7 +207,7 @@ export class CdcWorker {
    * source acknowledges once everything before it is in Kafka), then waits until the sink has consumed every
    * message the pipeline's topics held at that moment.
    */
-  async sync(context: string, direction: Direction, timeoutMs: number): Promise<{ caughtUp: boolean; waitedMs: number; lsn: string }> {
+  async sync(context: string, direction: Direction, timeoutMs: number): Promise<SyncResult> {
     const definition = this.definitions(context)[direction];
     const r = this.running.get(definition.name);
     if (!r) throw new WorkerError(`pipeline ${definition.name} is not running`);
@@ -228,13 +225,7 @@ export class CdcWorker {
       await source.end();
     }
     const mark = parseLsn(lsn);
-    const waitFor = async (done: () => Promise<boolean>) => {
-      while (Date.now() < deadline) {
-        if (await done()) return true;
-        await new Promise((res) => setTimeout(res, 50));
-      }
-      return false;
-    };
+    const waitFor = (done: () => Promise<boolean>) => pollUntil(done, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 50 });
     const inKafka = await waitFor(async () => {
       const acked = (await r.source.status()).lastAckedLsn;
       return acked !== null && parseLsn(acked) >= mark;

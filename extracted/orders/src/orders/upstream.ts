@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpError } from '../../../../lib/http/errors';
+import { isTimeout } from '../../../../lib/errors';
 
 /** 503 `upstream_unavailable`. `maybeDelivered`: a request may have reached the service and had an effect there. */
 export class UpstreamUnavailableError extends HttpError {
@@ -65,7 +66,7 @@ export async function exchange(url: string, init: ExchangeInit): Promise<Upstrea
     });
     text = await res.text();
   } catch (err) {
-    if ((err as Error)?.name === 'TimeoutError') throw new TransientUpstreamError(`no answer within ${init.timeoutMs} ms`, true);
+    if (isTimeout(err)) throw new TransientUpstreamError(`no answer within ${init.timeoutMs} ms`, true);
     const code = causeCode(err);
     throw new TransientUpstreamError(`unreachable${code ? `: ${code}` : ''}`, code !== 'ECONNREFUSED');
   }

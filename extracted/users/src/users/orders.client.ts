@@ -1,4 +1,5 @@
 import { HttpError } from '../../../../lib/http/errors';
+import { isTimeout } from '../../../../lib/errors';
 
 export interface OrdersClientOptions {
   /** Base URL of the orders service, e.g. http://127.0.0.1:3102. */
@@ -31,7 +32,7 @@ export class OrdersClient {
       });
       body = await res.json().catch(() => undefined);
     } catch (err) {
-      const timedOut = (err as Error)?.name === 'TimeoutError';
+      const timedOut = isTimeout(err);
       throw unavailable(timedOut ? `no answer within ${this.options.timeoutMs} ms` : 'unreachable');
     }
     if (res.status !== 200) throw unavailable(`status ${res.status}`);

@@ -7,6 +7,7 @@
   const API = '/_strangler';
   const POLL_MS = 1500;
   const CHART_WINDOW_MS = 3600 * 1000;
+  const HISTORY_ROWS = 15;
   const STAGES = ['monolith', 'shadow', 'canary', 'cutover', 'retired'];
 
   const cards = new Map();
@@ -316,6 +317,36 @@
     fill(box, h('h3', {}, `Gates to ${stageLabel(item.to)}: `, verdict), gateTable(item.gates));
   }
 
+  let historySignature;
+  /** Every stage move, whoever made it: CLI, dashboard, API, automatic rollback, or someone in Unleash's UI. */
+  function renderHistory(items) {
+    const signature = items.map((e) => e.id).join(',');
+    if (signature === historySignature) return;
+    historySignature = signature;
+    const body = document.querySelector('#history [data-field="history"]');
+    if (!items.length) {
+      fill(body, h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'no stage moves recorded yet')));
+      return;
+    }
+    fill(
+      body,
+      items.map((e) => {
+        const passed = e.gates.filter((g) => g.pass).length;
+        const gates = e.gates.length ? `${passed}/${e.gates.length} pass` : '—';
+        return h(
+          'tr',
+          { 'data-history': e.id, 'data-actor': e.actor },
+          h('td', {}, time(e.at)),
+          h('td', {}, e.context),
+          h('td', {}, pill(e.actor === 'auto-rollback' || e.actor === 'unleash' ? 'warn' : 'none', e.actor)),
+          h('td', {}, `${stageLabel(e.from)} → ${stageLabel(e.to)}${e.forced ? ' (forced)' : ''}`),
+          h('td', {}, gates),
+          h('td', {}, e.reason || ''),
+        );
+      }),
+    );
+  }
+
   function renderHeader(ok, message, unleash) {
     const live = document.getElementById('live');
     live.classList.toggle('stale', !ok);
@@ -341,8 +372,9 @@
     running = true;
     clearTimeout(timer);
     try {
-      const [status, traffic, gates] = await Promise.all([getJson('/status'), getJson('/traffic'), getJson('/gates')]);
+      const [status, traffic, gates, history] = await Promise.all([getJson('/status'), getJson('/traffic'), getJson('/gates'), getJson(`/history?limit=${HISTORY_ROWS}`)]);
       const nextOf = new Map(gates.items.map((g) => [g.context, g]));
+      renderHistory(history.items);
       for (const c of status.contexts) {
         const card = cards.get(c.name);
         if (!card) continue;

@@ -1,4 +1,7 @@
-import { compareResponses, compileRules, normalizePath, redactAndTruncate, type Captured, type CompiledRules } from '../compare';
+import { compareResponses, type Captured } from '../compare';
+import { normalizePath } from '../paths';
+import { redactAndTruncate } from '../redact';
+import { compileRules, type CompiledRules } from '../rules';
 
 function json(body: unknown, status = 200, headers: Captured['headers'] = {}): Captured {
   return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: Buffer.from(JSON.stringify(body)) };

@@ -4,8 +4,10 @@ import { dropDatabase, ensureDatabase } from '../../../../lib/db/admin';
 import { withDatabase } from '../../../../lib/db/urls';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../../../../test/harness/database';
 import { eventually } from '../../../../test/harness/eventually';
-import { compareResponses, compileRules, type Captured } from '../compare';
-import { DiffStore, DiffStoreUnavailableError, diffRow, errorRow, type DiffRow } from '../diff-store';
+import { compareResponses, type Captured } from '../compare';
+import { compileRules } from '../rules';
+import { DiffStore, DiffStoreUnavailableError } from '../diff-store';
+import { diffRow, errorRow, type DiffRow } from '../diff-rows';
 
 const logger = createLogger('diff-store-test', 'silent');
 

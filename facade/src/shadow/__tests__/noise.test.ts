@@ -1,4 +1,5 @@
-import { compareResponses, compileRules, type Captured } from '../compare';
+import { compareResponses, type Captured } from '../compare';
+import { compileRules } from '../rules';
 import { NoiseLearner } from '../noise';
 
 let tick = 0;
