@@ -72,6 +72,27 @@ const shadow = z.object({
   noiseSampleRate: rate.default(0.05),
 });
 
+/**
+ * Debezium connector options a pipeline honours, under Debezium's own names and with its defaults (see
+ * migrations/cdc/events/README.md). Strict: a misspelt option would otherwise be ignored silently.
+ */
+const cdcOptions = z
+  .object({
+    'decimal.handling.mode': z.enum(['precise', 'string', 'double']).optional(),
+    'time.precision.mode': z.enum(['adaptive', 'connect']).optional(),
+    'skipped.operations': z
+      .string()
+      .regex(/^(none|[cudt](,[cudt])*)$/, 'must be "none" or a comma-separated list of c, u, d, t')
+      .optional(),
+    'tombstones.on.delete': z.boolean().optional(),
+    'provide.transaction.metadata': z.boolean().optional(),
+    'schemas.enable': z.boolean().optional(),
+  })
+  .strict();
+
+/** Options for both of a context's pipelines, with per-direction overrides. */
+const cdc = cdcOptions.extend({ forward: cdcOptions.optional(), reverse: cdcOptions.optional() }).strict();
+
 const context = z.object({
   service: endpoint,
   routes: z.array(route).min(1, 'a context needs at least one route'),
@@ -80,6 +101,7 @@ const context = z.object({
   gates: gates.partial().optional(),
   autoRollback: autoRollback.partial().optional(),
   canarySteps: z.array(percent).optional(),
+  cdc: cdc.optional(),
 });
 
 export const planSchema = z.object({
@@ -100,4 +122,5 @@ export type PlanContext = Plan['contexts'][string];
 export type Gates = z.infer<typeof gates>;
 export type AutoRollback = z.infer<typeof autoRollback>;
 export type TableMapping = z.infer<typeof tableMapping>;
+export type CdcOptions = z.infer<typeof cdcOptions>;
 export type ShadowRules = z.infer<typeof shadow>;

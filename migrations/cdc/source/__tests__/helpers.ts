@@ -83,6 +83,8 @@ export interface Received {
   topic: string;
   key: unknown;
   value: ChangeEvent | null;
+  /** The value as written, for what JSON.parse would round (ts_ns). */
+  raw: string | null;
   offset: number;
 }
 
@@ -116,10 +118,12 @@ export class TopicCollector {
 }
 
 function parse(m: ReceivedMessage): Received {
+  const raw = m.value === null ? null : m.value.toString('utf8');
   return {
     topic: m.topic,
     key: m.key === null ? null : JSON.parse(m.key),
-    value: m.value === null ? null : (JSON.parse(m.value.toString('utf8')) as ChangeEvent),
+    value: raw === null ? null : (JSON.parse(raw) as ChangeEvent),
+    raw,
     offset: Number(m.offset),
   };
 }
