@@ -86,7 +86,6 @@ const cdcOptions = z
       .optional(),
     'tombstones.on.delete': z.boolean().optional(),
     'provide.transaction.metadata': z.boolean().optional(),
-    'schemas.enable': z.boolean().optional(),
   })
   .strict();
 

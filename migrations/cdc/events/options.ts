@@ -21,8 +21,6 @@ export interface EventOptions extends ValueFormat {
   tombstones: boolean;
   /** `provide.transaction.metadata`: BEGIN/END events on `<prefix>.transaction` and each event's `transaction`. */
   transactionMetadata: boolean;
-  /** The converter's `schemas.enable`: `{schema, payload}` keys and values. */
-  schemas: boolean;
 }
 
 export const DEFAULT_EVENT_OPTIONS: EventOptions = {
@@ -31,7 +29,6 @@ export const DEFAULT_EVENT_OPTIONS: EventOptions = {
   skipped: new Set<Op>(['t']),
   tombstones: true,
   transactionMetadata: false,
-  schemas: false,
 };
 
 function skippedOps(text: string | undefined): ReadonlySet<Op> {
@@ -50,6 +47,5 @@ export function eventOptionsFrom(cdc: (CdcOptions & { forward?: CdcOptions; reve
     skipped: skippedOps(o['skipped.operations']),
     tombstones: o['tombstones.on.delete'] ?? d.tombstones,
     transactionMetadata: o['provide.transaction.metadata'] ?? d.transactionMetadata,
-    schemas: o['schemas.enable'] ?? d.schemas,
   };
 }
