@@ -89,8 +89,37 @@ export function isVariableScaleDecimal(v: unknown): v is VariableScaleDecimal {
   return typeof v === 'object' && v !== null && typeof (v as VariableScaleDecimal).scale === 'number' && typeof (v as VariableScaleDecimal).value === 'string';
 }
 
+/** twosComplement for a safe integer: the common case without BigInt, which costs several µs per value. */
+function smallTwosComplement(n: number): Buffer {
+  let bytes = 1;
+  while (n < -(2 ** (8 * bytes - 1)) || n >= 2 ** (8 * bytes - 1)) bytes++;
+  const out = Buffer.alloc(bytes);
+  let v = n < 0 ? 2 ** (8 * bytes) + n : n;
+  for (let i = bytes - 1; i >= 0; i--) {
+    out[i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  return out;
+}
+
+const SMALL_FIXED = /^(-?)(\d+)(?:\.(\d*))?$/;
+
+/** Precise mode at a fixed scale when the unscaled value is a safe integer; null otherwise. */
+function preciseSmall(text: string, scale: number): string | null {
+  const m = SMALL_FIXED.exec(text);
+  if (!m) return null;
+  const fraction = m[3] ?? '';
+  if (fraction.length > scale || m[2].length + scale > 15) return null;
+  const unscaled = Number(`${m[1]}${m[2]}${fraction.padEnd(scale, '0')}`);
+  return smallTwosComplement(unscaled === 0 ? 0 : unscaled).toString('base64');
+}
+
 /** `scale` null for numeric without a declared scale. */
 export function encodeDecimal(text: string, scale: number | null, mode: DecimalMode): unknown {
+  if (mode === 'precise' && scale !== null) {
+    const small = preciseSmall(text, scale);
+    if (small !== null) return small;
+  }
   if (text === 'NaN' || text === 'Infinity' || text === '-Infinity') {
     if (mode === 'string') return SPECIAL_STRING[text];
     return mode === 'double' ? text : null;
