@@ -50,6 +50,9 @@ export async function startCdcStub(): Promise<CdcStub> {
     if (m && m[2] === 'sync') answer = await stub.onSync(m[1], body.direction as Direction, Number(body.timeoutMs));
     if (m && m[2] === 'reconcile') answer = { clean: true, summary: 'reconcile clean (stub)' };
     if (m && (m[2] === 'extract' || m[2] === 'reverse')) answer = {};
+    // The write guard: nothing refused, and arming answers like the worker.
+    if (path === '/guards') answer = { items: [] };
+    if (/^\/contexts\/[^/]+\/guard$/.test(path)) answer = { armed: body.armed };
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(answer));
   }, 0);

@@ -18,7 +18,10 @@ function status(context: string, good: boolean): ContextStatus {
     name: context,
     stage: 'monolith',
     percent: 0,
-    shadow: { sampleRate: 100, compared: n, matched: n, diffs: 0, diffRate: 0, errors: 0 },
+    shadow: { sampleRate: 100, compared: n, matched: n, diffs: 0, diffRate: 0, errors: 0, writes: 'dryRun', writesMirrored: true },
+    stickiness: { requests: n, withoutUser: 0, withoutUserShare: 0, fallback: 'none' },
+    writeGuard: null,
+    findings: [],
     breaker: 'closed',
     routes: [],
     service: { url: 'http://127.0.0.1:9', requests: n, failed: 0, errorRate: 0, windowSeconds: 300, lastFallbackAt: null },
@@ -37,7 +40,7 @@ describe('stage service (real Unleash, real Postgres for the lock and the histor
   let good = false;
   const plan = testPlan({ monolith: 'http://127.0.0.1:9' });
   const service = (store: PgControlStore) =>
-    new StageService({ plan, unleash: admin, store, cdc: new HttpCdcClient(cdc.url), contextStatus: async (c) => status(c, good), syncTimeoutMs: 2_000 });
+    new StageService({ plan, unleash: admin, store, cdc: new HttpCdcClient(cdc.url, 'stub-token'), contextStatus: async (c) => status(c, good), syncTimeoutMs: 2_000 });
   let stages: StageService;
 
   const at = async (context: string): Promise<StagePosition> => {

@@ -90,6 +90,25 @@ const shadow = closed({
   noiseSampleRate: rate.default(0.05),
 });
 
+/**
+ * Debezium connector options a pipeline honours, under Debezium's own names and with its defaults (see
+ * migrations/cdc/events/README.md). Strict: a misspelt option would otherwise be ignored silently.
+ */
+const cdcOptionsShape = {
+  'decimal.handling.mode': z.enum(['precise', 'string', 'double']).optional(),
+  'time.precision.mode': z.enum(['adaptive', 'connect']).optional(),
+  'skipped.operations': z
+    .string()
+    .regex(/^(none|[cudt](,[cudt])*)$/, 'must be "none" or a comma-separated list of c, u, d, t')
+    .optional(),
+  'tombstones.on.delete': z.boolean().optional(),
+  'provide.transaction.metadata': z.boolean().optional(),
+};
+const cdcOptions = closed(cdcOptionsShape);
+
+/** Options for both of a context's pipelines, with per-direction overrides. */
+const cdc = closed({ ...cdcOptionsShape, forward: cdcOptions.optional(), reverse: cdcOptions.optional() });
+
 const context = closed({
   service: endpoint,
   routes: z.array(route).min(1, 'a context needs at least one route'),
@@ -98,6 +117,7 @@ const context = closed({
   gates: gates.partial().optional(),
   autoRollback: autoRollback.partial().optional(),
   canarySteps: z.array(percent).optional(),
+  cdc: cdc.optional(),
 });
 
 /**
@@ -168,6 +188,7 @@ export type PlanContext = Plan['contexts'][string];
 export type Gates = z.infer<typeof gates>;
 export type AutoRollback = z.infer<typeof autoRollback>;
 export type TableMapping = z.infer<typeof tableMapping>;
+export type CdcOptions = z.infer<typeof cdcOptions>;
 export type ShadowRules = z.infer<typeof shadow>;
 export type Stickiness = z.infer<typeof stickiness>;
 export type StickySource = z.infer<typeof stickySource>;

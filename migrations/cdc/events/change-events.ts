@@ -1,11 +1,17 @@
-import { DEBEZIUM_FORMAT_VERSION, topicFor, type ChangeEvent, type Op, type Row, type SnapshotMarker, type SourceInfo } from './envelope';
-import { UNAVAILABLE_VALUE, ValueDecodeError, decoderFor, type ValueDecoder } from './values';
+import { fromMicros, now } from './clock';
+import { DEBEZIUM_FORMAT_VERSION, topicFor, type Op, type Row, type SnapshotMarker, type TransactionBlock } from './envelope';
+import { DEFAULT_EVENT_OPTIONS, type EventOptions } from './options';
+import { UNAVAILABLE_VALUE, ValueDecodeError, decoderFor, type ReadPath, type ValueDecoder } from './values';
 
 export interface ColumnInfo {
   name: string;
   /** For a domain, its base type: Debezium maps domains like their base. */
   typeOid: number;
   typeMod: number;
+  /** The (base) type's name: extension types such as hstore have no fixed OID. */
+  typeName?: string;
+  /** For an array, its element type (enum and extension arrays have no fixed OID either). */
+  elementOid?: number | null;
 }
 
 /** A captured table as the event builders need it: columns in table order, key columns in primary-key order. */
@@ -13,10 +19,12 @@ export interface CapturedTable {
   schema: string;
   table: string;
   topic: string;
+  /** The columns events carry: those of a type Debezium leaves out (see values.ts) are not among them. */
   columns: ColumnInfo[];
   /** Empty for a table without a primary key: its events have a null key. */
   keyColumns: string[];
-  decoders: ValueDecoder[];
+  decoders: Record<ReadPath, ValueDecoder[]>;
+  options: EventOptions;
 }
 
 /** One Kafka record: the serialised key and value (null value = tombstone). */
@@ -26,22 +34,32 @@ export interface ChangeRecord {
   value: string | null;
 }
 
-export function describeTable(topicPrefix: string, schema: string, table: string, columns: ColumnInfo[], keyColumns: string[]): CapturedTable {
+export function describeTable(
+  topicPrefix: string,
+  schema: string,
+  table: string,
+  allColumns: ColumnInfo[],
+  keyColumns: string[],
+  options: EventOptions = DEFAULT_EVENT_OPTIONS,
+): CapturedTable {
+  const columns = allColumns.filter((c) => decoderFor(c, options) !== null);
+  const decodersFor = (path: ReadPath) => columns.map((c) => decoderFor(c, options, path)!);
   return {
     schema,
     table,
     topic: topicFor(topicPrefix, schema, table),
     columns,
     keyColumns,
-    decoders: columns.map((c) => decoderFor(c.typeOid, c.typeMod)),
+    decoders: { stream: decodersFor('stream'), snapshot: decodersFor('snapshot') },
+    options,
   };
 }
 
-function decodeValue(table: CapturedTable, i: number, text: string | null | undefined): unknown {
+function decodeValue(table: CapturedTable, path: ReadPath, i: number, text: string | null | undefined): unknown {
   if (text === null) return null;
   if (text === undefined) return UNAVAILABLE_VALUE;
   try {
-    return table.decoders[i](text);
+    return table.decoders[path][i](text);
   } catch (err) {
     throw new ValueDecodeError(table.columns[i].name, table.columns[i].typeOid, err);
   }
@@ -50,14 +68,14 @@ function decodeValue(table: CapturedTable, i: number, text: string | null | unde
 /** A row from pgoutput: text values by column name (undefined = unchanged TOAST value that was not sent). */
 export function decodeNamedRow(table: CapturedTable, raw: Record<string, string | null | undefined>): Row {
   const row: Row = {};
-  for (let i = 0; i < table.columns.length; i++) row[table.columns[i].name] = decodeValue(table, i, raw[table.columns[i].name]);
+  for (let i = 0; i < table.columns.length; i++) row[table.columns[i].name] = decodeValue(table, 'stream', i, raw[table.columns[i].name]);
   return row;
 }
 
 /** A row from a snapshot query: text values in `table.columns` order. */
 export function decodeRowValues(table: CapturedTable, values: (string | null)[]): Row {
   const row: Row = {};
-  for (let i = 0; i < table.columns.length; i++) row[table.columns[i].name] = decodeValue(table, i, values[i]);
+  for (let i = 0; i < table.columns.length; i++) row[table.columns[i].name] = decodeValue(table, 'snapshot', i, values[i]);
   return row;
 }
 
@@ -76,29 +94,30 @@ export interface SourceContext {
 }
 
 export interface SourcePosition {
-  tsMs: number;
+  /** The commit time (snapshot: when the table's read began), µs since the epoch. */
+  tsUs: number;
   snapshot: SnapshotMarker;
   sequence: string | null;
   txId: number | null;
   lsn: number | null;
+  origin?: { name: string; lsn: number | null } | null;
 }
 
-/** Field order is Debezium's, so the JSON text matches a real connector's byte for byte (modulo values). */
-export function sourceInfo(ctx: SourceContext, table: CapturedTable, pos: SourcePosition): SourceInfo {
-  return {
-    version: DEBEZIUM_FORMAT_VERSION,
-    connector: 'postgresql',
-    name: ctx.name,
-    ts_ms: pos.tsMs,
-    snapshot: pos.snapshot,
-    db: ctx.db,
-    sequence: pos.sequence,
-    schema: table.schema,
-    table: table.table,
-    txId: pos.txId,
-    lsn: pos.lsn,
-    xmin: null,
-  };
+const nullable = (v: number | null) => (v === null ? 'null' : String(v));
+
+/**
+ * The `source` block as JSON text, fields in Debezium 3.6's order. Written by hand because ts_ns is beyond 2^53:
+ * JSON.stringify of a number would round it.
+ */
+export function sourceJson(ctx: SourceContext, table: { schema: string; table: string }, pos: SourcePosition): string {
+  const at = fromMicros(pos.tsUs);
+  return (
+    `{"version":"${DEBEZIUM_FORMAT_VERSION}","connector":"postgresql","name":${JSON.stringify(ctx.name)},"ts_ms":${at.ms},` +
+    `"snapshot":"${pos.snapshot}","db":${JSON.stringify(ctx.db)},"sequence":${pos.sequence === null ? 'null' : JSON.stringify(pos.sequence)},` +
+    `"ts_us":${at.us},"ts_ns":${at.ns},"schema":${JSON.stringify(table.schema)},"table":${JSON.stringify(table.table)},` +
+    `"txId":${nullable(pos.txId)},"lsn":${nullable(pos.lsn)},"xmin":null,` +
+    `"origin":${pos.origin ? JSON.stringify(pos.origin.name) : 'null'},"origin_lsn":${pos.origin ? nullable(pos.origin.lsn) : 'null'}}`
+  );
 }
 
 /** Debezium's `sequence`: `[lastCommitLsn, lsn]` as decimal strings, for consumers that deduplicate. */
@@ -106,9 +125,20 @@ export function sequenceOf(lastCommitLsn: bigint | null, lsn: bigint): string {
   return JSON.stringify([lastCommitLsn === null ? null : lastCommitLsn.toString(), lsn.toString()]);
 }
 
-export function changeRecord(table: CapturedTable, key: string | null, op: Op, before: Row | null, after: Row | null, source: SourceInfo): ChangeRecord {
-  const event: ChangeEvent = { before, after, source, op, ts_ms: Date.now() };
-  return { topic: table.topic, key, value: JSON.stringify(event) };
+export function changeRecord(
+  table: CapturedTable,
+  key: string | null,
+  op: Op,
+  before: Row | null,
+  after: Row | null,
+  source: string,
+  transaction: TransactionBlock | null = null,
+): ChangeRecord {
+  const t = now();
+  const value =
+    `{"before":${JSON.stringify(before)},"after":${JSON.stringify(after)},"source":${source},"transaction":${JSON.stringify(transaction)},` +
+    `"op":"${op}","ts_ms":${t.ms},"ts_us":${t.us},"ts_ns":${t.ns}}`;
+  return { topic: table.topic, key, value };
 }
 
 export function tombstone(table: CapturedTable, key: string | null): ChangeRecord {

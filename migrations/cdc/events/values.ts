@@ -1,4 +1,7 @@
+import { encodeDecimal, encodeMoney } from './numeric';
+import type { ValueFormat } from './options';
 import { parseArrayText, type ArrayText } from './pg-array';
+import { encodeBits, hstoreJson, pointStruct } from './special-types';
 import {
   formatUtcTime,
   formatUtcTimestamp,
@@ -10,10 +13,11 @@ import {
 } from './temporal';
 
 /**
- * Column values as Debezium's PostgreSQL connector emits them with its defaults (`time.precision.mode=adaptive`,
- * `binary.handling.mode=bytes`, `interval.handling.mode=numeric`) and `decimal.handling.mode=string`. Snapshot and
- * streaming both hand us Postgres's text output and decode it here by type OID, so one row gives the same JSON
- * whichever way it was read. The table is in ./README.md.
+ * Column values as Debezium 3.6's PostgreSQL connector writes them (`binary.handling.mode=bytes`,
+ * `interval.handling.mode=numeric`, `hstore.handling.mode=json`, `include.unknown.datatypes=false`), in the
+ * decimal and time precision modes a pipeline chooses. Snapshot and streaming both hand us Postgres's text output and
+ * decode it here by type, so one row gives the same JSON whichever way it was read, except where Debezium itself
+ * differs between the two (infinite dates). The table is in ./README.md.
  */
 export type ValueDecoder = (text: string) => unknown;
 
@@ -31,8 +35,17 @@ export const PgType = {
   text: 25,
   oid: 26,
   json: 114,
+  xml: 142,
+  point: 600,
+  lseg: 601,
+  path: 602,
+  box: 603,
+  polygon: 604,
+  line: 628,
   float4: 700,
   float8: 701,
+  circle: 718,
+  money: 790,
   bpchar: 1042,
   varchar: 1043,
   date: 1082,
@@ -41,6 +54,8 @@ export const PgType = {
   timestamptz: 1184,
   interval: 1186,
   timetz: 1266,
+  bit: 1560,
+  varbit: 1562,
   numeric: 1700,
   uuid: 2950,
   jsonb: 3802,
@@ -72,6 +87,21 @@ const ARRAY_ELEMENT: Record<number, number> = {
   3807: PgType.jsonb,
 };
 
+/** Types Debezium has no mapping for: with `include.unknown.datatypes=false` their columns are left out of events. */
+const UNSUPPORTED = new Set<number>([PgType.line, PgType.lseg, PgType.box, PgType.path, PgType.polygon, PgType.circle]);
+
+/** A column as the decoders need it; `typeName` tells extension types (hstore) apart, their OIDs vary. */
+export interface ColumnType {
+  /** For a domain, its base type: Debezium maps domains like their base. */
+  typeOid: number;
+  typeMod: number;
+  typeName?: string;
+  elementOid?: number | null;
+}
+
+/** Snapshot rows come through JDBC in Debezium, streamed ones through its pgoutput decoder: a few values differ. */
+export type ReadPath = 'stream' | 'snapshot';
+
 export class ValueDecodeError extends Error {
   constructor(
     readonly column: string,
@@ -92,26 +122,43 @@ const asFloat: ValueDecoder = (v) => {
   return Number.isFinite(n) ? n : v === 'NaN' ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
 };
 
-/** Postgres's `infinity` timestamps and dates have no Debezium number: they pass through as text. */
-const unlessInfinite =
-  (decode: ValueDecoder): ValueDecoder =>
-  (v) =>
-    v === 'infinity' || v === '-infinity' ? v : decode(v);
+/**
+ * Debezium's numbers for Postgres's infinite dates and timestamps. Timestamps carry pgjdbc's DATE_POSITIVE_INFINITY
+ * / DATE_NEGATIVE_INFINITY constants in the column's unit; dates differ by read path: streaming writes the epoch
+ * days of ±5877611-06-21/22 (both negative), a snapshot what JDBC's infinite java.sql.Date gives in a UTC JVM.
+ */
+const TIMESTAMP_INFINITY_MICROS = { infinity: 9223372036825200000, '-infinity': -9223372036832400000 };
+const DATE_INFINITY_DAYS: Record<ReadPath, { infinity: number; '-infinity': number }> = {
+  stream: { infinity: -2147472692, '-infinity': -2147472691 },
+  snapshot: { infinity: -622191234, '-infinity': -625821272 },
+};
+
+const isInfinite = (v: string): v is 'infinity' | '-infinity' => v === 'infinity' || v === '-infinity';
 
 /** Debezium's adaptive precision: 0–3 fractional digits → milliseconds, 4–6 (or unspecified) → microseconds. */
 const precisionOf = (typeMod: number) => (typeMod < 0 ? 6 : typeMod);
 
-function temporalDecoder(typeOid: number, typeMod: number): ValueDecoder | undefined {
-  const millis = precisionOf(typeMod) <= 3;
-  switch (typeOid) {
-    case PgType.date:
-      return unlessInfinite(parseDateDays);
+/** numeric(p, s)'s typmod packs both: ((p << 16) | s) + 4; -1 when neither was declared. */
+const numericScale = (typeMod: number) => (typeMod < 0 ? null : (typeMod - 4) & 0xffff);
+
+/** Whole units of `unit` µs, rounded down like java.time (Instant.toEpochMilli). */
+const floorTo = (micros: number, unit: number) => Math.floor(micros / unit);
+
+function temporalDecoder(type: ColumnType, format: ValueFormat, path: ReadPath): ValueDecoder | undefined {
+  const millis = format.time === 'connect' || precisionOf(type.typeMod) <= 3;
+  const unit = millis ? 1000 : 1;
+  switch (type.typeOid) {
+    case PgType.date: {
+      const infinite = DATE_INFINITY_DAYS[path];
+      return (v) => (isInfinite(v) ? infinite[v] : parseDateDays(v));
+    }
     case PgType.time:
-      return millis ? (v) => Math.floor(parseTimeMicros(v) / 1000) : parseTimeMicros;
+      return (v) => floorTo(parseTimeMicros(v), unit);
     case PgType.timestamp:
-      return unlessInfinite(millis ? (v) => Math.floor(parseTimestampMicros(v, false) / 1000) : (v) => parseTimestampMicros(v, false));
+      // pgjdbc's constants are milliseconds; Debezium writes them unchanged as microseconds and divides for ms.
+      return (v) => (isInfinite(v) ? Math.trunc(TIMESTAMP_INFINITY_MICROS[v] / unit) : floorTo(parseTimestampMicros(v, false), unit));
     case PgType.timestamptz:
-      return unlessInfinite((v) => formatUtcTimestamp(parseTimestampMicros(v, true), precisionOf(typeMod)));
+      return (v) => (isInfinite(v) ? v : formatUtcTimestamp(parseTimestampMicros(v, true), precisionOf(type.typeMod)));
     case PgType.timetz:
       return (v) => formatUtcTime(parseTimetzMicros(v));
     case PgType.interval:
@@ -121,8 +168,8 @@ function temporalDecoder(typeOid: number, typeMod: number): ValueDecoder | undef
   }
 }
 
-function scalarDecoder(typeOid: number, typeMod: number): ValueDecoder {
-  switch (typeOid) {
+function scalarDecoder(type: ColumnType, format: ValueFormat, path: ReadPath): ValueDecoder {
+  switch (type.typeOid) {
     case PgType.bool:
       return (v) => v === 't';
     case PgType.int2:
@@ -133,12 +180,25 @@ function scalarDecoder(typeOid: number, typeMod: number): ValueDecoder {
     case PgType.float4:
     case PgType.float8:
       return asFloat;
+    case PgType.numeric: {
+      const scale = numericScale(type.typeMod);
+      return (v) => encodeDecimal(v, scale, format.decimal);
+    }
+    case PgType.money:
+      return (v) => encodeMoney(v, format.decimal);
     case PgType.bytea:
       // Our sessions set bytea_output=hex: `\x0a0b…`.
       return (v) => Buffer.from(v.slice(2), 'hex').toString('base64');
+    case PgType.bit:
+    case PgType.varbit:
+      // bit(1) and varbit(1) are booleans in Debezium; longer ones its little-endian Bits bytes.
+      return type.typeMod === 1 ? (v) => v !== '0' : encodeBits;
+    case PgType.point:
+      return pointStruct;
     default:
-      // numeric (decimal.handling.mode=string), text types, uuid, json/jsonb (as JSON text), enums, everything else.
-      return temporalDecoder(typeOid, typeMod) ?? asText;
+      if (type.typeName === 'hstore') return hstoreJson;
+      // text types, uuid, json/jsonb (as JSON text), xml, inet, ranges, enums, ltree, citext, tsvector, ….
+      return temporalDecoder(type, format, path) ?? asText;
   }
 }
 
@@ -146,9 +206,11 @@ function mapArray(items: ArrayText, element: ValueDecoder): unknown[] {
   return items.map((item) => (item === null ? null : Array.isArray(item) ? mapArray(item, element) : element(item)));
 }
 
-export function decoderFor(typeOid: number, typeMod: number): ValueDecoder {
-  const elementOid = ARRAY_ELEMENT[typeOid];
-  if (elementOid === undefined) return scalarDecoder(typeOid, typeMod);
-  const element = scalarDecoder(elementOid, typeMod);
+/** null: a type Debezium leaves out of its events, so its column is not captured either. */
+export function decoderFor(type: ColumnType, format: ValueFormat, path: ReadPath = 'stream'): ValueDecoder | null {
+  if (UNSUPPORTED.has(type.typeOid)) return null;
+  const elementOid = ARRAY_ELEMENT[type.typeOid] ?? type.elementOid ?? undefined;
+  if (elementOid === undefined) return scalarDecoder(type, format, path);
+  const element = scalarDecoder({ typeOid: elementOid, typeMod: type.typeMod }, format, path);
   return (v) => mapArray(parseArrayText(v), element);
 }

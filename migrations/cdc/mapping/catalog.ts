@@ -1,3 +1,5 @@
+import type { ValueFormat } from '../events/options';
+
 /** Column and key metadata of the tables a sink writes or reconcile reads, straight from pg_catalog. */
 
 export interface ColumnInfo {
@@ -7,6 +9,11 @@ export interface ColumnInfo {
   isArray: boolean;
   /** Fractional-second digits of time and timestamp columns (6 when unspecified); null for other types. */
   precision: number | null;
+  /** numeric's declared scale (null when none), money's 2 (Debezium's money.fraction.digits); bit(n)'s n in `length`. */
+  scale: number | null;
+  length: number | null;
+  /** How the events a sink applies encode this column's values (its pipeline's options); absent: string decimals. */
+  format?: ValueFormat;
   notNull: boolean;
   hasDefault: boolean;
 }
@@ -66,7 +73,13 @@ interface ColumnRow {
 const TEMPORAL = new Set(['timestamp', 'timestamptz', 'time', 'timetz']);
 
 /** Every table must exist and have a primary key: rows are matched by it on both sides. */
-export async function loadTables(db: Queryable, tables: string[], schema = 'public'): Promise<Map<string, TableInfo>> {
+/** numeric's typmod packs ((precision << 16) | scale) + 4. */
+function scaleOf(type: string, typmod: number): number | null {
+  if (type === 'money') return 2;
+  return type === 'numeric' && typmod >= 0 ? (typmod - 4) & 0xffff : null;
+}
+
+export async function loadTables(db: Queryable, tables: string[], schema = 'public', format?: ValueFormat): Promise<Map<string, TableInfo>> {
   const names = [...new Set(tables)];
   const out = new Map<string, TableInfo>(names.map((name) => [name, { schema, name, columns: new Map(), primaryKey: [] }]));
   const { rows } = await db.query<ColumnRow>(COLUMNS_SQL, [schema, names]);
@@ -76,6 +89,9 @@ export async function loadTables(db: Queryable, tables: string[], schema = 'publ
       type: r.type_name,
       isArray: r.is_array === true,
       precision: TEMPORAL.has(r.type_name) ? (r.typmod >= 0 ? r.typmod : 6) : null,
+      scale: scaleOf(r.type_name, r.typmod),
+      length: r.type_name === 'bit' || r.type_name === 'varbit' ? (r.typmod >= 0 ? r.typmod : null) : null,
+      ...(format ? { format } : {}),
       notNull: r.not_null,
       hasDefault: r.has_default,
     });

@@ -1,5 +1,6 @@
 import { withDatabase } from '../../../lib/db/urls';
 import type { Plan, TableMapping } from '../../../lib/plan';
+import { DEFAULT_EVENT_OPTIONS, eventOptionsFrom, type EventOptions } from '../events/options';
 
 export type Direction = 'forward' | 'reverse';
 
@@ -24,7 +25,11 @@ export interface PipelineDefinition {
   publication: string;
   consumerGroup: string;
   deadLetterTopic: string;
+  /** Debezium options from the plan's `cdc` (defaults when absent): how the source writes, how the sink reads. */
+  events?: EventOptions;
 }
+
+export const eventOptionsOf = (definition: PipelineDefinition): EventOptions => definition.events ?? DEFAULT_EVENT_OPTIONS;
 
 /** A plan's `database` is a name on the stack's server or a full URL. */
 export function resolveDatabaseUrl(database: string, serverUrl: string): string {
@@ -47,7 +52,16 @@ export function pipelinesFor(plan: Plan, context: string, serverUrl: string): { 
   const base = (direction: Direction) => {
     const name = `${context}-${direction}`;
     const id = `strangler_${context}_${direction}`;
-    return { name, context, direction, slot: id, publication: id, consumerGroup: `strangler-${name}-sink`, deadLetterTopic: `strangler.dlq.${name}` };
+    return {
+      name,
+      context,
+      direction,
+      slot: id,
+      publication: id,
+      consumerGroup: `strangler-${name}-sink`,
+      deadLetterTopic: `strangler.dlq.${name}`,
+      events: eventOptionsFrom(ctx.cdc, direction),
+    };
   };
   return {
     forward: { ...base('forward'), mapping: ctx.tables, topicPrefix: 'monolith', source: { ...monolith, tables: monolithTables }, target: service },

@@ -4,7 +4,7 @@ import { createMessaging } from '../../../lib/messaging/kafka';
 import type { BatchControl, Consumer, Messaging, Producer, ReceivedBatch } from '../../../lib/messaging/types';
 import { topicFor } from '../events/envelope';
 import { ContextMapping, loadTables, type TableInfo } from '../mapping';
-import type { PipelineDefinition } from '../pipeline/definition';
+import { eventOptionsOf, type PipelineDefinition } from '../pipeline/definition';
 import { markSinkTransaction } from '../source/loop-guard';
 import type { ApplyContext } from './apply-context';
 import { ChunkApplier, type ChunkOutcome } from './chunk-applier';
@@ -165,7 +165,8 @@ export class CdcSink {
     return retryTransient(
       () =>
         withClient(this.pool!, async (client) => {
-          const tables = await loadTables(client, targetTables(direction, mapping));
+          // The pipeline's decimal and time modes tell how the topic's values (without a schema) are encoded.
+          const tables = await loadTables(client, targetTables(direction, mapping), 'public', eventOptionsOf(this.definition));
           validateTarget(direction, mapping, tables);
           await ensureSinkSchema(client, localWriteUnits(direction, mapping, tables));
           return tables;

@@ -1,6 +1,8 @@
 import type { ReceivedMessage } from '../../../lib/messaging/types';
-import type { ChangeEvent, Op, Row } from '../events/envelope';
+import { LEGACY_FORMAT_VERSION, type ChangeEvent, type Op, type Row } from '../events/envelope';
+import { UNAVAILABLE_VALUE } from '../events/values';
 import { PoisonEventError } from './errors';
+import { legacyRow, rowWithSchema, type FieldSchema } from './schema-values';
 
 export type Decoded =
   /** A delete's follow-up (null value) for log compaction, or a logical-decoding message: nothing to apply. */
@@ -11,9 +13,32 @@ const OPS = new Set<Op>(['c', 'u', 'd', 'r', 't']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+interface Unwrapped {
+  payload: unknown;
+  /** The Connect schema, with `schemas.enable=true`. */
+  schema: FieldSchema | null;
+}
+
 /** `{schema, payload}` from a connector with `schemas.enable=true`, or the bare payload. */
-function unwrap(value: unknown): unknown {
-  return isObject(value) && 'payload' in value && 'schema' in value ? value.payload : value;
+function unwrap(value: unknown): Unwrapped {
+  return isObject(value) && 'payload' in value && 'schema' in value
+    ? { payload: value.payload, schema: isObject(value.schema) ? (value.schema as unknown as FieldSchema) : null }
+    : { payload: value, schema: null };
+}
+
+const fieldSchema = (envelope: FieldSchema | null, field: string) => envelope?.fields?.find((f) => f.field === field);
+
+/**
+ * Rows in the form the appliers bind (see mapping/values.ts): read with the event's schema when it has one, with
+ * legacy string decimals for events our source wrote before Debezium 3.6's format, as they are otherwise. An
+ * unchanged TOAST value Debezium could not read is left out, so the row keeps what it has.
+ */
+function readRow(row: Row | null, schema: FieldSchema | undefined | null, legacy: boolean): Row | null {
+  if (row === null) return null;
+  let out = row;
+  if (Object.values(row).includes(UNAVAILABLE_VALUE)) out = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== UNAVAILABLE_VALUE));
+  if (schema) return rowWithSchema(out, schema);
+  return legacy ? legacyRow(out) : out;
 }
 
 function parseJson(text: string, what: string): unknown {
@@ -27,12 +52,14 @@ function parseJson(text: string, what: string): unknown {
 /** Validates only what the sink relies on, so a newer connector's extra fields pass. */
 export function decodeMessage(message: ReceivedMessage): Decoded {
   if (message.value === null) return { kind: 'skip', why: 'tombstone' };
-  const value = unwrap(parseJson(message.value.toString('utf8'), 'value'));
+  const { payload: value, schema } = unwrap(parseJson(message.value.toString('utf8'), 'value'));
   if (value === null) return { kind: 'skip', why: 'tombstone' };
-  const key = message.key === null ? null : unwrap(parseJson(message.key, 'key'));
+  const keyed = message.key === null ? null : unwrap(parseJson(message.key, 'key'));
+  const key = keyed?.payload ?? null;
   if (key !== null && !isObject(key)) throw new PoisonEventError('invalid_envelope', 'key is not a JSON object');
   if (!isObject(value)) throw new PoisonEventError('invalid_envelope', 'value is not a JSON object');
-  if (value.op === 'm') return { kind: 'skip', why: 'message' };
+  // A logical-decoding message, or a BEGIN/END of provide.transaction.metadata read from a table topic by mistake.
+  if (value.op === 'm' || (value.op === undefined && typeof value.status === 'string')) return { kind: 'skip', why: 'message' };
   const op = value.op as Op;
   if (!OPS.has(op)) throw new PoisonEventError('invalid_envelope', `unknown op ${JSON.stringify(value.op)}`);
   const source = value.source;
@@ -46,5 +73,11 @@ export function decodeMessage(message: ReceivedMessage): Decoded {
   }
   if ((op === 'c' || op === 'r' || op === 'u') && after === null) throw new PoisonEventError('invalid_envelope', `op ${op} without after`);
   if (op === 'd' && before === null && key === null) throw new PoisonEventError('invalid_envelope', 'delete without before or key');
-  return { kind: 'change', event: value as unknown as ChangeEvent, key };
+  const legacy = source.ts_us === undefined && source.version === LEGACY_FORMAT_VERSION;
+  const event = {
+    ...(value as unknown as ChangeEvent),
+    before: readRow(before as Row | null, fieldSchema(schema, 'before'), legacy),
+    after: readRow(after as Row | null, fieldSchema(schema, 'after'), legacy),
+  };
+  return { kind: 'change', event, key: readRow(key as Row | null, keyed?.schema, legacy) };
 }

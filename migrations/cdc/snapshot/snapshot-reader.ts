@@ -5,12 +5,14 @@ import {
   describeTable,
   keyOf,
   sequenceOf,
-  sourceInfo,
+  sourceJson,
   type CapturedTable,
   type ChangeRecord,
   type SourceContext,
 } from '../events/change-events';
 import type { Row, SnapshotMarker } from '../events/envelope';
+import type { EventOptions } from '../events/options';
+import { now } from '../events/clock';
 import { tableShapeByName } from '../source/catalog';
 import { qualifiedName, quoteIdent, readerConfig, splitTableName } from '../source/connection';
 import { SnapshotError, errorText } from '../source/errors';
@@ -39,6 +41,7 @@ export interface SnapshotReadOptions {
   /** In the order they are read (the pipeline's table order). */
   tables: string[];
   ctx: SourceContext;
+  options?: EventOptions;
   output: SnapshotOutput;
   chunkRows?: number;
   onProgress?: (progress: SnapshotProgress) => void;
@@ -49,7 +52,8 @@ export interface SnapshotReadOptions {
 interface SnapshotRow {
   table: CapturedTable;
   row: Row;
-  readAt: number;
+  /** When its table's read began, µs: Debezium stamps a snapshot's events with that (source.ts_*). */
+  tableStartUs: number;
 }
 
 /** Every value as Postgres's text, exactly what pgoutput sends while streaming. */
@@ -82,8 +86,8 @@ export async function readSnapshot(options: SnapshotReadOptions): Promise<number
       'r',
       null,
       item.row,
-      sourceInfo(options.ctx, item.table, {
-        tsMs: item.readAt,
+      sourceJson(options.ctx, item.table, {
+        tsUs: item.tableStartUs,
         snapshot: marker,
         sequence: sequenceOf(null, options.consistentPoint),
         txId,
@@ -102,22 +106,22 @@ export async function readSnapshot(options: SnapshotReadOptions): Promise<number
       // Read inside the snapshot: the columns are those the rows were written with.
       const shape = await tableShapeByName(client, schema, tableName);
       if (!shape) throw new SnapshotError(`table ${schema}.${tableName} disappeared during the snapshot`);
-      const table = describeTable(options.ctx.name, schema, tableName, shape.columns, shape.keyColumns);
+      const table = describeTable(options.ctx.name, schema, tableName, shape.columns, shape.keyColumns, options.options);
+      const tableStartUs = now().us;
       progress.table = `${schema}.${tableName}`;
       progress.rows = 0;
       options.onProgress?.({ ...progress });
 
-      const columns = shape.columns.map((c) => quoteIdent(c.name)).join(', ');
+      const columns = table.columns.map((c) => quoteIdent(c.name)).join(', ');
       const order = shape.keyColumns.length ? ` ORDER BY ${shape.keyColumns.map(quoteIdent).join(', ')}` : '';
       await client.query(`DECLARE strangler_snapshot NO SCROLL CURSOR FOR SELECT ${columns} FROM ${qualifiedName(schema, tableName)}${order}`);
       for (;;) {
         if (options.isAborted?.()) throw new SnapshotAbortedError();
         const { rows } = await client.query<(string | null)[]>({ text: `FETCH FORWARD ${chunkRows} FROM strangler_snapshot`, rowMode: 'array', types: TEXT_TYPES });
         if (!rows.length) break;
-        const readAt = Date.now();
         const records: ChangeRecord[] = [];
         for (const values of rows) {
-          const released = markers.push(progress.table, { table, row: decodeRowValues(table, values), readAt });
+          const released = markers.push(progress.table, { table, row: decodeRowValues(table, values), tableStartUs });
           if (released) records.push(toRecord(released));
         }
         options.output.write(records);

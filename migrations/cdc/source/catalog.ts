@@ -18,8 +18,11 @@ const SHAPE_SQL = `
     (SELECT json_agg(json_build_object(
               'name', a.attname,
               'typeOid', (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)::bigint,
-              'typeMod', CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END) ORDER BY a.attnum)
+              'typeMod', CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
+              'typeName', COALESCE(bt.typname, t.typname),
+              'elementOid', CASE WHEN COALESCE(bt.typcategory, t.typcategory) = 'A' THEN COALESCE(bt.typelem, t.typelem) END) ORDER BY a.attnum)
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_type bt ON bt.oid = t.typbasetype AND t.typtype = 'd'
       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS columns,
     (SELECT json_agg(a.attname ORDER BY k.ord)
        FROM pg_index i

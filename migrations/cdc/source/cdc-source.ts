@@ -5,9 +5,10 @@ import type { Logger } from '../../../lib/logger';
 import { createMessaging } from '../../../lib/messaging/kafka';
 import type { Messaging } from '../../../lib/messaging/types';
 import { describeTable, type CapturedTable, type SourceContext } from '../events/change-events';
-import { topicFor } from '../events/envelope';
+import { topicFor, transactionTopicFor } from '../events/envelope';
+import type { EventOptions } from '../events/options';
 import { ensureSourceOffsetsTable, markSnapshotCompleted, markSnapshotStarted, readSourceOffsets } from '../offsets/source-offsets';
-import type { PipelineDefinition } from '../pipeline/definition';
+import { eventOptionsOf, type PipelineDefinition } from '../pipeline/definition';
 import { createSlotWithSnapshot } from '../snapshot/exported-snapshot';
 import { readSnapshot, type SnapshotProgress } from '../snapshot/snapshot-reader';
 import { ChangeWriter, type Checkpoint } from '../transport/change-writer';
@@ -72,6 +73,7 @@ export class CdcSource {
   private readonly logger: Logger;
   private readonly applicationName: string;
   private readonly ctx: SourceContext;
+  private readonly events: EventOptions;
   private readonly rate = new RateMeter();
   private state: SourceState = 'stopped';
   private error: string | undefined;
@@ -99,6 +101,7 @@ export class CdcSource {
     this.logger = options.logger.child({ pipeline: options.definition.name, component: 'cdc-source' });
     this.applicationName = `strangler-source-${options.definition.name}`;
     this.ctx = { name: options.definition.topicPrefix, db: options.definition.source.database };
+    this.events = eventOptionsOf(options.definition);
   }
 
   async start(): Promise<void> {
@@ -189,7 +192,10 @@ export class CdcSource {
       onRecords: (n) => this.rate.add(n),
       onFailure: (err) => void this.onWriterFailure(err),
     });
-    await this.writer.ensureTopics(shapes.map((s) => topicFor(definition.topicPrefix, s.schema, s.table)));
+    await this.writer.ensureTopics([
+      ...shapes.map((s) => topicFor(definition.topicPrefix, s.schema, s.table)),
+      ...(this.events.transactionMetadata ? [transactionTopicFor(definition.topicPrefix)] : []),
+    ]);
     this.heartbeat = new Heartbeat(pool, definition.name, this.options.heartbeatIntervalMs ?? 5_000, this.logger);
 
     const offsets = await readSourceOffsets(pool, definition.name);
@@ -233,6 +239,7 @@ export class CdcSource {
         consistentPoint: exported.consistentPoint,
         tables: definition.source.tables,
         ctx: this.ctx,
+        options: this.events,
         output: writer,
         chunkRows: this.options.snapshotChunkRows,
         onProgress: (p) => (this.progress = p),
@@ -260,6 +267,7 @@ export class CdcSource {
     if (this.decoder) this.skippedTransactions += this.decoder.skippedTransactions;
     const decoder = (this.decoder = new TransactionDecoder({
       ctx: this.ctx,
+      options: this.events,
       resolveTable: (relation) => this.resolveTable(relation),
       output: this.writer!,
       ignoreSinks: new Set([oppositePipeline(definition.name)]),
@@ -307,7 +315,7 @@ export class CdcSource {
     const keyColumns = shape?.keyColumns.length ? shape.keyColumns : relation.replicaIdentity === 'full' ? [] : relation.keyColumns;
     const topic = topicFor(this.definition.topicPrefix, relation.schema, relation.name);
     await this.writer!.ensureTopics([topic]);
-    return describeTable(this.definition.topicPrefix, relation.schema, relation.name, columns, keyColumns);
+    return describeTable(this.definition.topicPrefix, relation.schema, relation.name, columns, keyColumns, this.events);
   }
 
   private onDelivered(cp: Checkpoint): void {

@@ -4,7 +4,7 @@ import type { ClientConfig } from 'pg';
  * Session settings for every connection that reads rows (snapshot and replication): values are decoded from
  * Postgres's text output, so its format must not depend on the server's or the role's defaults.
  */
-const SESSION_OPTIONS = ['DateStyle=ISO', 'TimeZone=UTC', 'IntervalStyle=iso_8601', 'bytea_output=hex', 'extra_float_digits=1']
+const SESSION_OPTIONS = ['DateStyle=ISO', 'TimeZone=UTC', 'IntervalStyle=iso_8601', 'bytea_output=hex', 'extra_float_digits=1', 'lc_monetary=C']
   .map((o) => `-c ${o}`)
   .join(' ');
 

@@ -5,16 +5,18 @@ import {
   decodeNamedRow,
   keyOf,
   sequenceOf,
-  sourceInfo,
+  sourceJson,
   tombstone,
   type CapturedTable,
   type ChangeRecord,
   type SourceContext,
 } from '../events/change-events';
 import type { Op, Row } from '../events/envelope';
+import type { EventOptions } from '../events/options';
+import { TransactionMetadata } from '../events/transaction-events';
 import type { Checkpoint } from '../transport/change-writer';
 import { ReplicationStreamError } from './errors';
-import { HEARTBEAT_PREFIX } from './heartbeat';
+import { isHeartbeatPrefix } from './heartbeat';
 import { SINK_MARKER_PREFIX } from './loop-guard';
 import { lsnToNumber, parseLsn, type Lsn } from './lsn';
 
@@ -24,6 +26,8 @@ export interface RecordOutput {
 
 export interface DecoderOptions {
   ctx: SourceContext;
+  /** skipped.operations, tombstones.on.delete, provide.transaction.metadata. */
+  options: Pick<EventOptions, 'skipped' | 'tombstones' | 'transactionMetadata'>;
   /** Builds the table description for a relation message (a catalog look-up, cached by the caller). */
   resolveTable: (relation: Pgoutput.MessageRelation) => Promise<CapturedTable>;
   output: RecordOutput;
@@ -39,9 +43,13 @@ export interface DecoderOptions {
 interface OpenTransaction {
   xid: number;
   commitTsMs: number;
+  commitTsUs: number;
   records: ChangeRecord[];
   skipped: boolean;
   spilled: number;
+  /** Set by pgoutput's origin message: the change was replayed under a replication origin. */
+  origin: { name: string; lsn: number | null } | null;
+  metadata: TransactionMetadata | null;
 }
 
 const decodeText = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
@@ -71,8 +79,16 @@ export class TransactionDecoder {
       case 'relation':
         this.tables.set(msg.relationOid, await this.options.resolveTable(msg));
         return;
-      case 'begin':
-        this.tx = { xid: msg.xid, commitTsMs: Math.floor(Number(msg.commitTime) / 1000), records: [], skipped: false, spilled: 0 };
+      case 'begin': {
+        // pgoutput's commit time is µs since the Unix epoch.
+        const commitTsUs = Number(msg.commitTime);
+        const commitTsMs = Math.floor(commitTsUs / 1000);
+        const metadata = this.options.options.transactionMetadata ? new TransactionMetadata(this.options.ctx.name, msg.xid, commitTsMs) : null;
+        this.tx = { xid: msg.xid, commitTsMs, commitTsUs, records: [], skipped: false, spilled: 0, origin: null, metadata };
+        return;
+      }
+      case 'origin':
+        if (this.tx) this.tx.origin = { name: msg.originName, lsn: msg.originLsn ? lsnToNumber(parseLsn(msg.originLsn)) : null };
         return;
       case 'message':
         this.onMessage(lsn, msg);
@@ -93,7 +109,7 @@ export class TransactionDecoder {
         this.onCommit(msg);
         return;
       default:
-        // origin and type messages carry nothing we emit.
+        // type messages carry nothing we emit.
         return;
     }
   }
@@ -112,7 +128,7 @@ export class TransactionDecoder {
   private onMessage(lsn: Lsn, msg: Pgoutput.MessageMessage): void {
     if (!msg.transactional) {
       // Between transactions: everything received before it is already handed to the writer.
-      if (msg.prefix === HEARTBEAT_PREFIX) {
+      if (isHeartbeatPrefix(msg.prefix)) {
         this.options.output.write([], { lsn, commitTsMs: null });
         // A restart resumes with the slot's confirmed position as its base, which may be this heartbeat's: the next
         // transaction must carry the same sequence base before and after a crash, or the sink cannot see repeats.
@@ -144,23 +160,40 @@ export class TransactionDecoder {
     }
   }
 
-  private record(tx: OpenTransaction, table: CapturedTable, lsn: Lsn, op: Op, key: string | null, before: Row | null, after: Row | null): ChangeRecord {
-    const source = sourceInfo(this.options.ctx, table, {
-      tsMs: tx.commitTsMs,
+  /** The change event, preceded by the transaction's BEGIN when it is the first with metadata on. */
+  private records(tx: OpenTransaction, table: CapturedTable, lsn: Lsn, op: Op, key: string | null, before: Row | null, after: Row | null): ChangeRecord[] {
+    const position = lsnToNumber(lsn);
+    const source = sourceJson(this.options.ctx, table, {
+      tsUs: tx.commitTsUs,
       snapshot: 'false',
       sequence: sequenceOf(this.lastCommitLsn, lsn),
       txId: tx.xid,
-      lsn: lsnToNumber(lsn),
+      lsn: position,
+      origin: tx.origin,
     });
-    return changeRecord(table, key, op, before, after, source);
+    const metadata = tx.metadata;
+    if (!metadata) return [changeRecord(table, key, op, before, after, source)];
+    const begin = metadata.started ? [] : [metadata.begin(position)];
+    return [...begin, changeRecord(table, key, op, before, after, source, metadata.next(`${table.schema}.${table.table}`, position))];
+  }
+
+  private skips(op: Op): boolean {
+    return this.options.options.skipped.has(op);
+  }
+
+  /** A delete and, with tombstones.on.delete, its tombstone. */
+  private deletion(tx: OpenTransaction, table: CapturedTable, lsn: Lsn, key: string | null, before: Row | null): ChangeRecord[] {
+    if (this.skips('d')) return [];
+    const deleted = this.records(tx, table, lsn, 'd', key, before, null);
+    return this.options.options.tombstones ? [...deleted, tombstone(table, key)] : deleted;
   }
 
   private onInsert(lsn: Lsn, msg: Pgoutput.MessageInsert): void {
     const tx = this.openTx('an insert');
-    if (tx.skipped) return;
+    if (tx.skipped || this.skips('c')) return;
     const table = this.table(msg.relation);
     const after = decodeNamedRow(table, msg.new);
-    this.push(tx, this.record(tx, table, lsn, 'c', keyOf(table, after), null, after));
+    this.push(tx, ...this.records(tx, table, lsn, 'c', keyOf(table, after), null, after));
   }
 
   /** With REPLICA IDENTITY FULL `old` is the whole row; without it we may only have the key columns. */
@@ -182,10 +215,11 @@ export class TransactionDecoder {
     const oldKey = before ? keyOf(table, before) : newKey;
     if (oldKey !== newKey) {
       // Debezium's primary-key change: the old key is deleted (and tombstoned), the new key created.
-      this.push(tx, this.record(tx, table, lsn, 'd', oldKey, before, null), tombstone(table, oldKey), this.record(tx, table, lsn, 'c', newKey, null, after));
+      // skipped.operations applies to each half, as in Debezium.
+      this.push(tx, ...this.deletion(tx, table, lsn, oldKey, before), ...(this.skips('c') ? [] : this.records(tx, table, lsn, 'c', newKey, null, after)));
       return;
     }
-    this.push(tx, this.record(tx, table, lsn, 'u', newKey, before, after));
+    if (!this.skips('u')) this.push(tx, ...this.records(tx, table, lsn, 'u', newKey, before, after));
   }
 
   private onDelete(lsn: Lsn, msg: Pgoutput.MessageDelete): void {
@@ -194,15 +228,15 @@ export class TransactionDecoder {
     const table = this.table(msg.relation);
     const before = this.beforeRow(table, msg.old, msg.key);
     const key = before ? keyOf(table, before) : null;
-    this.push(tx, this.record(tx, table, lsn, 'd', key, before, null), tombstone(table, key));
+    this.push(tx, ...this.deletion(tx, table, lsn, key, before));
   }
 
   private onTruncate(lsn: Lsn, msg: Pgoutput.MessageTruncate): void {
     const tx = this.openTx('a truncate');
-    if (tx.skipped) return;
+    if (tx.skipped || this.skips('t')) return;
     for (const relation of msg.relations) {
       const table = this.table(relation);
-      this.push(tx, this.record(tx, table, lsn, 't', null, null, null));
+      this.push(tx, ...this.records(tx, table, lsn, 't', null, null, null));
     }
   }
 
@@ -211,8 +245,10 @@ export class TransactionDecoder {
     if (!msg.commitEndLsn) throw new ReplicationStreamError('commit message without an end LSN');
     const end = parseLsn(msg.commitEndLsn);
     if (tx.skipped) this.skippedTransactions++;
+    const records = tx.skipped ? [] : tx.records;
+    if (!tx.skipped && tx.metadata?.started) records.push(tx.metadata.end(lsnToNumber(end)));
     // A skipped transaction still moves the checkpoint: its WAL is done with.
-    this.options.output.write(tx.skipped ? [] : tx.records, { lsn: end, commitTsMs: tx.commitTsMs });
+    this.options.output.write(records, { lsn: end, commitTsMs: tx.commitTsMs });
     this.lastCommitLsn = end;
     this.tx = null;
   }

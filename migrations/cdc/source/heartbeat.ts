@@ -2,8 +2,17 @@ import type { Logger } from '../../../lib/logger';
 import type { Queryable } from './catalog';
 import { errorText } from './errors';
 
-/** Prefix of the non-transactional messages that let an idle source acknowledge WAL (see README). */
-export const HEARTBEAT_PREFIX = 'strangler.heartbeat';
+/**
+ * Prefix of the non-transactional messages that let an idle source acknowledge WAL (see README). Named for the
+ * toolkit: a real Debezium connector on the same database turns every logical message into a `<prefix>.message`
+ * event, and this says whose they are.
+ */
+export const HEARTBEAT_PREFIX = 'strangler_cdc.heartbeat';
+
+/** The prefix releases before 3.6-format events used; a message already in the WAL at an upgrade still counts. */
+const LEGACY_HEARTBEAT_PREFIX = 'strangler.heartbeat';
+
+export const isHeartbeatPrefix = (prefix: string) => prefix === HEARTBEAT_PREFIX || prefix === LEGACY_HEARTBEAT_PREFIX;
 
 /**
  * Writes a tiny logical message on the source database every few seconds. Without it a slot whose tables see no

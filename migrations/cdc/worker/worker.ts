@@ -10,7 +10,7 @@ import { assignDisjointIdRange, IdRangeError } from '../ids';
 import { readSinkOffsets } from '../offsets/sink-offsets';
 import { guardedTables, pipelinesFor, type Direction, type PipelineDefinition } from '../pipeline/definition';
 import { CdcSink, type SinkState, type SinkStatus } from '../sink';
-import { CdcSource, type SourceState } from '../source';
+import { CdcSource, HEARTBEAT_PREFIX, type SourceState } from '../source';
 import { parseLsn } from '../source/lsn';
 import type { PipelineRegistry } from './registry';
 import type { PipelineState, PipelineStatus, SyncResult } from '../../../control/contracts';
@@ -219,7 +219,7 @@ export class CdcWorker {
     await source.connect();
     let lsn: string;
     try {
-      const { rows } = await source.query<{ lsn: string }>("SELECT pg_logical_emit_message(false, 'strangler.heartbeat', 'sync')::text AS lsn");
+      const { rows } = await source.query<{ lsn: string }>('SELECT pg_logical_emit_message(false, $1, $2)::text AS lsn', [HEARTBEAT_PREFIX, 'sync']);
       lsn = rows[0].lsn;
     } finally {
       await source.end();

@@ -1,6 +1,7 @@
 import { createLogger } from '../../../../lib/logger';
 import { createTestDatabase, type TestDatabase } from '../../../../test/harness/database';
-import { DiffStore, type DiffRow } from '../diff-store';
+import { DiffStore } from '../diff-store';
+import type { DiffRow } from '../diff-rows';
 
 const logger = createLogger('diff-groups-test', 'silent');
 const ITEMS = '* /api/orders/:id';

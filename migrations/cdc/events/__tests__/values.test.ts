@@ -1,14 +1,18 @@
 import { parseArrayText } from '../pg-array';
 import { formatUtcTimestamp, parseIntervalMicros, parseTimestampMicros } from '../temporal';
+import { encodeDecimal } from '../numeric';
+import type { ValueFormat } from '../options';
+import { encodeBits, hstoreJson } from '../special-types';
 import { PgType, decoderFor } from '../values';
 
-const decode = (oid: number, text: string, typeMod = -1) => decoderFor(oid, typeMod)(text);
+const decode = (oid: number, text: string, typeMod = -1, format: ValueFormat = { decimal: 'string', time: 'adaptive' }) =>
+  decoderFor({ typeOid: oid, typeMod }, format)!(text);
 
 describe('Debezium value mapping', () => {
   it('keeps numbers numeric and decimals exact as strings', () => {
     expect(decode(PgType.int4, '-42')).toBe(-42);
     expect(decode(PgType.int8, '12345678901')).toBe(12345678901);
-    expect(decode(PgType.numeric, '00012.500')).toBe('00012.500');
+    expect(decode(PgType.numeric, '12.500')).toBe('12.500');
     expect(decode(PgType.float8, '1e-7')).toBe(1e-7);
     expect(decode(PgType.float8, 'Infinity')).toBe('Infinity');
     expect(decode(PgType.float4, '-Infinity')).toBe('-Infinity');
@@ -62,5 +66,38 @@ describe('Debezium value mapping', () => {
 
   it('passes unknown types (enums, ranges, custom) through as text', () => {
     expect(decode(999_999, '[1,5)')).toBe('[1,5)');
+  });
+});
+
+describe('Debezium 3.6 encodings beyond the parity fixtures', () => {
+  const precise: ValueFormat = { decimal: 'precise', time: 'adaptive' };
+
+  it('writes precise decimals as Java BigInteger.toByteArray does, at the column scale', () => {
+    const at = (text: string, scale: number) => encodeDecimal(text, scale, 'precise');
+    expect(at('0', 2)).toBe('AA==');
+    expect(at('-0.01', 2)).toBe('/w==');
+    expect(at('1.28', 2)).toBe('AIA='); // 128 needs a sign byte
+    expect(at('-1.28', 2)).toBe('gA==');
+    expect(at('-1.29', 2)).toBe('/38=');
+    expect(at('1234.5', 2)).toBe('AeI6');
+    expect(encodeDecimal('100.000', null, 'precise')).toEqual({ scale: 0, value: 'ZA==' });
+    expect(encodeDecimal('Infinity', 2, 'string')).toBe('POSITIVE_INFINITY');
+    expect(decode(1700, 'NaN', -1, precise)).toBeNull();
+  });
+
+  it('orders hstore keys as a java.util.HashMap iterates them, resizes included', () => {
+    // The order Java 17 printed for these keys inserted in this order (HashMap grows from 16 to 32 buckets here).
+    const keys = [...Array.from({ length: 20 }, (_, i) => `key${i}`), 'ä', 'Zebra', ''];
+    const text = keys.map((k, i) => `"${k}"=>"${i}"`).join(', ');
+    expect(Object.keys(JSON.parse(hstoreJson(text)) as object)).toHaveLength(23);
+    const order = [...hstoreJson(text).matchAll(/"([^"]*)":"\d+"/g)].map((m) => m[1]);
+    expect(order).toEqual('key1,,key2,key0,key5,ä,key6,Zebra,key3,key4,key9,key7,key8,key11,key10,key15,key14,key13,key12,key19,key18,key17,key16'.split(','));
+  });
+
+  it('writes bit strings as little-endian bytes of their value, bit(1) as a boolean', () => {
+    expect(encodeBits('10100101')).toBe(Buffer.from([0xa5]).toString('base64'));
+    expect(encodeBits('1100110011')).toBe(Buffer.from([0x33, 0x03]).toString('base64'));
+    expect(encodeBits('0000')).toBe('');
+    expect(decode(1560, '1', 1, precise)).toBe(true);
   });
 });

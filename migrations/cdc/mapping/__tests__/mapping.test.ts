@@ -84,6 +84,8 @@ describe('fromDebezium', () => {
     type,
     isArray,
     precision: precision ?? (['timestamp', 'time'].includes(type) ? 6 : null),
+    scale: null,
+    length: null,
     notNull: false,
     hasDefault: false,
   });

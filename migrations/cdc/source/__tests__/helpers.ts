@@ -83,6 +83,8 @@ export interface Received {
   topic: string;
   key: unknown;
   value: ChangeEvent | null;
+  /** The value as written, for what JSON.parse would round (ts_ns). */
+  raw: string | null;
   offset: number;
 }
 
@@ -116,10 +118,12 @@ export class TopicCollector {
 }
 
 function parse(m: ReceivedMessage): Received {
+  const raw = m.value === null ? null : m.value.toString('utf8');
   return {
     topic: m.topic,
     key: m.key === null ? null : JSON.parse(m.key),
-    value: m.value === null ? null : (JSON.parse(m.value.toString('utf8')) as ChangeEvent),
+    value: raw === null ? null : (JSON.parse(raw) as ChangeEvent),
+    raw,
     offset: Number(m.offset),
   };
 }
@@ -137,10 +141,23 @@ export function normalise(event: ChangeEvent, definition: PipelineDefinition): u
   if (s.name !== definition.topicPrefix) throw new Error(`source.name ${s.name} is not the topic prefix`);
   if (s.db !== definition.source.database) throw new Error(`source.db ${s.db} is not the database`);
   if (s.sequence !== null && !/^\[(null|"\d+"),"\d+"\]$/.test(s.sequence)) throw new Error(`bad sequence ${s.sequence}`);
+  // ts_us and ts_ns extend ts_ms (ts_ns is beyond 2^53, so only roughly once parsed).
+  const clocks = (c: { ts_ms: number; ts_us?: number; ts_ns?: number }, what: string) => {
+    if (Math.floor(c.ts_us! / 1000) !== c.ts_ms || Math.abs(c.ts_ns! / 1000 - c.ts_us!) > 1) throw new Error(`${what} ts_ms/ts_us/ts_ns disagree`);
+    return { ts_ms: num(c.ts_ms, 'ts_ms'), ts_us: '<ts_us>', ts_ns: '<ts_ns>' };
+  };
   return {
     ...event,
-    source: { ...s, name: '<prefix>', ts_ms: num(s.ts_ms, 'ts_ms'), db: '<db>', sequence: s.sequence === null ? null : '<sequence>', txId: s.txId === null ? null : num(s.txId, 'txId'), lsn: num(s.lsn, 'lsn') },
-    ts_ms: num(event.ts_ms, 'ts_ms'),
+    source: {
+      ...s,
+      name: '<prefix>',
+      ...clocks(s, 'source'),
+      db: '<db>',
+      sequence: s.sequence === null ? null : '<sequence>',
+      txId: s.txId === null ? null : num(s.txId, 'txId'),
+      lsn: num(s.lsn, 'lsn'),
+    },
+    ...clocks(event, 'envelope'),
   };
 }
 

@@ -7,13 +7,13 @@ import { topicFor } from '../../events/envelope';
 import { CdcSource } from '../cdc-source';
 import { TopicCollector, connect, definitionFor, testLogger, testMessaging } from './helpers';
 
-/** Debezium's values for the row inserted below (decimal.handling.mode=string, other settings at their defaults). */
+/** Debezium's values for the row inserted below (its defaults: decimal.handling.mode=precise, …). */
 const EXPECTED = {
   id: 1,
   small: -7,
   big: 9007199254740991,
   flag: true,
-  price: '1234.50',
+  price: Buffer.from([0x01, 0xe2, 0x3a]).toString('base64'), // 123450 at numeric(10,2)'s scale
   ratio: 0.25,
   nan: 'NaN',
   label: 'héllo "quoted"',

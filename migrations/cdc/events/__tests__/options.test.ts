@@ -1,0 +1,34 @@
+import { planSchema } from '../../../../lib/plan';
+import { eventOptionsFrom } from '../options';
+
+const plan = (cdc: unknown) =>
+  planSchema.safeParse({
+    version: 1,
+    monolith: { url: 'http://127.0.0.1:3000', database: 'monolith' },
+    contexts: { users: { service: { url: 'http://127.0.0.1:3101', database: 'users' }, routes: ['* /api/users'], cdc } },
+  });
+
+describe("pipeline options under Debezium's names", () => {
+  it("defaults to Debezium's: precise decimals, adaptive times, truncates skipped, tombstones, no transaction metadata", () => {
+    expect(eventOptionsFrom(undefined, 'forward')).toEqual({ decimal: 'precise', time: 'adaptive', skipped: new Set(['t']), tombstones: true, transactionMetadata: false });
+  });
+
+  it('applies the context options to both pipelines and a direction block to its own', () => {
+    const parsed = plan({ 'decimal.handling.mode': 'string', 'provide.transaction.metadata': true, reverse: { 'skipped.operations': 'none', 'time.precision.mode': 'connect' } });
+    if (!parsed.success) throw parsed.error;
+    const cdc = parsed.data.contexts.users.cdc;
+    expect(eventOptionsFrom(cdc, 'forward')).toMatchObject({ decimal: 'string', time: 'adaptive', skipped: new Set(['t']), transactionMetadata: true });
+    expect(eventOptionsFrom(cdc, 'reverse')).toMatchObject({ decimal: 'string', time: 'connect', skipped: new Set(), transactionMetadata: true });
+    expect(eventOptionsFrom(plan({ 'skipped.operations': 'c,d' }).data?.contexts.users.cdc, 'forward').skipped).toEqual(new Set(['c', 'd']));
+  });
+
+  it('names the field of a misspelt option or a bad value', () => {
+    const issues = (cdc: unknown) => {
+      const parsed = plan(cdc);
+      return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    expect(issues({ 'decimal.handling.mod': 'string' })).toEqual(['contexts.users.cdc: Unrecognized key: "decimal.handling.mod"']);
+    expect(issues({ 'skipped.operations': 'x' })).toEqual(['contexts.users.cdc.skipped.operations: must be "none" or a comma-separated list of c, u, d, t']);
+    expect(issues({ forward: { 'decimal.handling.mode': 'exact' } })[0]).toMatch(/^contexts\.users\.cdc\.forward\.decimal\.handling\.mode: /);
+  });
+});
