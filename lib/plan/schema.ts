@@ -80,6 +80,8 @@ const context = z.object({
   gates: gates.partial().optional(),
   autoRollback: autoRollback.partial().optional(),
   canarySteps: z.array(percent).optional(),
+  /** The forward pipeline's initial load: `bulk` (COPY into the service) or `events` (`r` events through Kafka). */
+  snapshot: z.enum(['bulk', 'events']).default('bulk'),
 });
 
 export const planSchema = z.object({

@@ -77,7 +77,7 @@ export async function moveStage(deps: StageDeps, context: string, target: StageP
   if (forward) {
     // Side effects first: the shadow gate looks at the very pipeline that extraction starts. They are idempotent,
     // and harmless if the gates then refuse (the service takes no real traffic before the flip).
-    await forwardSideEffects(deps, context, from, target, result);
+    await forwardSideEffects(deps, context, from, target, result, force);
     result.gates = await evaluateGates(target.stage, effectiveGates(deps.plan, context), await deps.inputs(context));
     if (!force && result.gates.some((g) => !g.pass)) throw new GateRefusedError(context, target, result.gates);
   }
@@ -101,7 +101,7 @@ export async function moveStage(deps: StageDeps, context: string, target: StageP
   return result;
 }
 
-async function forwardSideEffects(deps: StageDeps, context: string, from: StagePosition, to: StagePosition, result: MoveResult): Promise<void> {
+async function forwardSideEffects(deps: StageDeps, context: string, from: StagePosition, to: StagePosition, result: MoveResult, force: boolean): Promise<void> {
   const order = ['monolith', 'shadow', 'canary', 'cutover', 'retired'];
   const crosses = (stage: Stage) => order.indexOf(from.stage) < order.indexOf(stage) && order.indexOf(to.stage) >= order.indexOf(stage);
   if (!deps.cdc) {
@@ -109,8 +109,9 @@ async function forwardSideEffects(deps: StageDeps, context: string, from: StageP
     return;
   }
   if (crosses('shadow')) {
-    await deps.cdc.extract(context);
-    // The snapshot is in Kafka once extract returns; wait (bounded) until the service has applied it.
+    // --force also lets a bulk load truncate service tables that already hold rows.
+    await deps.cdc.extract(context, { force });
+    // The snapshot is loaded (bulk) or in Kafka (events) once extract returns; wait (bounded) until it is applied.
     const synced = await deps.cdc.sync(context, 'forward', deps.syncTimeoutMs ?? 30_000);
     result.actions.push(`extracted ${context}: id ranges set, forward pipeline started${synced.caughtUp ? ', snapshot applied' : ''}`);
   }

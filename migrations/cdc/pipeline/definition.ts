@@ -24,7 +24,16 @@ export interface PipelineDefinition {
   publication: string;
   consumerGroup: string;
   deadLetterTopic: string;
+  /**
+   * How the first start copies the existing rows. `bulk`: COPY straight from the exported snapshot into the target
+   * (`../snapshot/bulk-load.ts`), no `r` events; a reverse pipeline loads nothing (its sink would skip them). `events`:
+   * one Debezium `r` event per row through Kafka, applied by the sink, as Debezium does, for other consumers of the
+   * topics. Absent = `events`; the plan's pipelines default to `bulk`.
+   */
+  snapshot?: SnapshotMode;
 }
+
+export type SnapshotMode = 'bulk' | 'events';
 
 /** A plan's `database` is a name on the stack's server or a full URL. */
 export function resolveDatabaseUrl(database: string, serverUrl: string): string {
@@ -45,7 +54,17 @@ export function pipelinesFor(plan: Plan, context: string, serverUrl: string): { 
   const base = (direction: Direction) => {
     const name = `${context}-${direction}`;
     const id = `strangler_${context}_${direction}`;
-    return { name, context, direction, mapping: ctx.tables, slot: id, publication: id, consumerGroup: `strangler-${name}-sink`, deadLetterTopic: `strangler.dlq.${name}` };
+    return {
+      name,
+      context,
+      direction,
+      mapping: ctx.tables,
+      slot: id,
+      publication: id,
+      consumerGroup: `strangler-${name}-sink`,
+      deadLetterTopic: `strangler.dlq.${name}`,
+      snapshot: ctx.snapshot,
+    };
   };
   return {
     forward: { ...base('forward'), topicPrefix: 'monolith', source: { ...monolith, tables: monolithTables }, target: service },

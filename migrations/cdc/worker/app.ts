@@ -12,6 +12,8 @@ const syncBody = z.object({
   timeoutMs: z.number().int().min(1).max(300_000).default(10_000),
 });
 
+const extractBody = z.object({ force: z.boolean().default(false) });
+
 const reconcileBody = z.object({ limit: z.number().int().min(0).max(10_000).default(20) });
 
 const toHttp = (err: unknown): never => {
@@ -32,7 +34,8 @@ export function createWorkerApp(worker: CdcWorker, registry: PipelineRegistry, l
     res.json(await worker.view(String(req.params.name)).catch(toHttp));
   });
   router.post('/contexts/:context/extract', async (req, res) => {
-    res.json(await worker.extract(String(req.params.context)).catch(toHttp));
+    const body = validate(extractBody, req.body ?? {});
+    res.json(await worker.extract(String(req.params.context), { force: body.force }).catch(toHttp));
   });
   router.post('/contexts/:context/reverse', async (req, res) => {
     res.json(await worker.startReverse(String(req.params.context)).catch(toHttp));

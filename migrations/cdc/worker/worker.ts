@@ -9,6 +9,7 @@ import { assignDisjointIdRange, IdRangeError } from '../ids';
 import { readSinkOffsets } from '../offsets/sink-offsets';
 import { pipelinesFor, type Direction, type PipelineDefinition } from '../pipeline/definition';
 import { CdcSink, type SinkState, type SinkStatus } from '../sink';
+import { BulkLoadRefusedError } from '../snapshot/bulk-load';
 import { CdcSource, type SourceState } from '../source';
 import { parseLsn } from '../source/lsn';
 import type { PipelineRegistry } from './registry';
@@ -98,15 +99,18 @@ export class CdcWorker {
     }
   }
 
-  /** Extraction: disjoint id ranges, then the forward pipeline with its first snapshot. Idempotent. */
-  async extract(context: string): Promise<PipelineView> {
+  /**
+   * Extraction: disjoint id ranges, then the forward pipeline with its first snapshot. Idempotent. `force`: a bulk
+   * load truncates service tables that already hold rows instead of refusing.
+   */
+  async extract(context: string, options: { force?: boolean } = {}): Promise<PipelineView> {
     const { forward } = this.definitions(context);
     const ids = await assignDisjointIdRange(forward).catch((err: Error) => {
       throw err instanceof IdRangeError ? new WorkerError(`id ranges of ${context}: ${err.message}`) : err;
     });
     if (!ids.ok) throw new WorkerError(`id ranges of ${context} are not disjoint: ${ids.problems.join('; ')}`);
     await this.registry.setDesired(forward.name, context, 'forward', 'running');
-    await this.startPipeline(forward);
+    await this.startPipeline(forward, { truncateTarget: options.force === true });
     return this.view(forward.name);
   }
 
@@ -117,7 +121,7 @@ export class CdcWorker {
     return this.view(reverse.name);
   }
 
-  private startPipeline(definition: PipelineDefinition): Promise<void> {
+  private startPipeline(definition: PipelineDefinition, options: { truncateTarget?: boolean } = {}): Promise<void> {
     if (this.running.has(definition.name)) return Promise.resolve();
     const pending = this.starting.get(definition.name);
     if (pending) return pending;
@@ -125,15 +129,18 @@ export class CdcWorker {
       const logger = this.logger.child({ pipeline: definition.name });
       // The sink first: it is ready to apply the snapshot as soon as the source emits it.
       const sink = new CdcSink({ definition, brokers: this.brokers, logger });
-      const source = new CdcSource({ definition, brokers: this.brokers, logger });
+      const source = new CdcSource({ definition, brokers: this.brokers, logger, truncateTarget: options.truncateTarget });
       await sink.start();
+      // Listed while the snapshot runs, so its progress shows in the API and the CLI.
+      this.running.set(definition.name, { definition, source, sink });
       try {
         await source.start();
       } catch (err) {
+        this.running.delete(definition.name);
         await sink.stop().catch(() => undefined);
+        if (err instanceof BulkLoadRefusedError) throw new WorkerError(err.message);
         throw err;
       }
-      this.running.set(definition.name, { definition, source, sink });
       logger.info('pipeline running');
     })().finally(() => this.starting.delete(definition.name));
     this.starting.set(definition.name, start);
