@@ -127,16 +127,15 @@ export class CdcWorker {
     if (pending) return pending;
     const start = (async () => {
       const logger = this.logger.child({ pipeline: definition.name });
-      // The sink first: it is ready to apply the snapshot as soon as the source emits it.
       const sink = new CdcSink({ definition, brokers: this.brokers, logger });
       const source = new CdcSource({ definition, brokers: this.brokers, logger, truncateTarget: options.truncateTarget });
-      await sink.start();
       // Listed while the snapshot runs, so its progress shows in the API and the CLI.
       this.running.set(definition.name, { definition, source, sink });
       try {
-        await source.start();
+        await startHalves(definition, sink, source);
       } catch (err) {
         this.running.delete(definition.name);
+        await source.stop().catch(() => undefined);
         await sink.stop().catch(() => undefined);
         if (err instanceof BulkLoadRefusedError) throw new WorkerError(err.message);
         throw err;
@@ -252,6 +251,23 @@ export class CdcWorker {
     this.running.clear();
     await this.messaging.disconnect();
   }
+}
+
+/**
+ * Events snapshot: the sink first, so it is in its group and applies the snapshot while the source still reads it. A
+ * bulk load sends the sink nothing until streaming starts, so both start at once and the consumer-group join (seconds
+ * on a busy broker) overlaps the load.
+ */
+export async function startHalves(definition: PipelineDefinition, sink: { start(): Promise<void> }, source: { start(): Promise<void> }): Promise<void> {
+  if (definition.snapshot !== 'bulk') {
+    await sink.start();
+    await source.start();
+    return;
+  }
+  const [s, t] = await Promise.allSettled([sink.start(), source.start()]);
+  // The source's refusal (a non-empty target) says more than the sink's failure it may have caused.
+  if (t.status === 'rejected') throw t.reason;
+  if (s.status === 'rejected') throw s.reason;
 }
 
 export function summarize(result: ReconcileResult): string {
