@@ -10,7 +10,7 @@ export const CONTEXT = 'users';
  * What each pipeline of the suite is for. Each has its own slot, publication, topics and consumer group, so they
  * can drain the same WAL one after another and a re-run never reads an earlier run's topics.
  */
-export type PipelineRole = 'snapshot' | 'events_snapshot' | 'source' | 'e2e' | 'profiled_snapshot';
+export type PipelineRole = 'snapshot' | 'events_snapshot' | 'scale_snapshot' | 'source' | 'e2e' | 'profiled_snapshot';
 
 /**
  * The shop plan's forward pipeline of `users`, exactly as the CDC worker derives it (mapping included), with names

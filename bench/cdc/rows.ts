@@ -2,7 +2,7 @@ import { ratio, type RatioResult, type RowResult } from '../report';
 import { cpuUsPerRow, describeCpu, type CpuBreakdown } from './cpu-sampler';
 import type { CdcVolumes } from './volumes';
 
-export const ROW_NAMES = ['raw decode', 'source', 'end-to-end', 'lag', 'snapshot', 'snapshot (events)', 'COPY pipe'] as const;
+export const ROW_NAMES = ['raw decode', 'source', 'end-to-end', 'lag', 'snapshot', 'snapshot (events)', 'COPY pipe', 'bulk load at scale'] as const;
 export type CdcRowName = (typeof ROW_NAMES)[number];
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -21,6 +21,8 @@ export function rowWhat(name: CdcRowName, v: CdcVolumes, recvlogical: string | n
       return `first start of a new forward pipeline (the plan's default, snapshot: bulk) on a ${n(v.snapshotRows)}-row monolith users table: exported snapshot → COPY in parallel ctid chunks → the (empty) service table, until the pipeline streams`;
     case 'snapshot (events)':
       return `the same first start with snapshot: events (the path before the bulk load, Debezium's): exported snapshot → r events on Kafka → sink, until all rows are in the (empty) service table`;
+    case 'bulk load at scale':
+      return `the bulk first start again on a ${n(v.scaleRows)}-row monolith users table into the empty service table, with the pipeline process's peak RSS`;
     case 'COPY pipe':
       return `anchor: psql COPY users (…, name, …) TO STDOUT | psql COPY users (…, full_name, …) FROM STDIN, the same ${n(v.snapshotRows)} rows into the same empty service table`;
   }

@@ -44,9 +44,17 @@ export async function snapshotPhase(run: CdcRun): Promise<RowResult[]> {
   const snapshot = await measure(run, 'snapshot', () => measureSnapshot(run, 'snapshot', run.pipeline('snapshot')));
   await service.query('TRUNCATE users CASCADE');
   const events = await measure(run, 'snapshot (events)', () => measureSnapshot(run, 'snapshot (events)', run.pipeline('events_snapshot')));
+  await service.query('TRUNCATE users CASCADE');
+
+  // At scale: the monolith's table grown to scaleRows, loaded once more into the emptied service table.
+  log(`snapshot: growing the monolith's users to ${v.scaleRows.toLocaleString('en-US')} rows…`);
+  const grow = await insertUsers(monolith, v.scaleRows - total, 'scale');
+  await monolith.query('VACUUM ANALYZE users');
+  log(`snapshot: grown in ${grow.seconds.toFixed(1)} s`);
+  const scale = await measure(run, 'bulk load at scale', () => measureSnapshot(run, 'bulk load at scale', run.pipeline('scale_snapshot'), v.scaleRows));
   await monolith.query('TRUNCATE users CASCADE');
   await service.query('TRUNCATE users CASCADE');
-  return [snapshot, events, copy];
+  return [snapshot, events, copy, scale];
 }
 
 /** Peak resident set of a process so far (VmHWM), in MB; null where /proc does not tell. */
@@ -107,8 +115,12 @@ async function snapshotUntilApplied(
   return { doneAt: done.at, inKafkaAt, appliedWhenInKafka, sinkMs, status: done.status };
 }
 
-async function measureSnapshot(run: CdcRun, name: 'snapshot' | 'snapshot (events)', definition: PipelineDefinition): Promise<RowResult> {
-  const total = run.volumes.snapshotRows;
+async function measureSnapshot(
+  run: CdcRun,
+  name: 'snapshot' | 'snapshot (events)' | 'bulk load at scale',
+  definition: PipelineDefinition,
+  total = run.volumes.snapshotRows,
+): Promise<RowResult> {
   const loadavg1 = run.sampleLoad();
   resetPeakRss(run.host.pid);
   const sampler = run.sampler();
@@ -119,7 +131,7 @@ async function measureSnapshot(run: CdcRun, name: 'snapshot' | 'snapshot (events
     const cpu = await sampler.end();
     const seconds = (r.doneAt - began) / 1000;
     const inKafka = ((r.inKafkaAt ?? r.doneAt) - began) / 1000;
-    const mapped = await countRows(run.service, "full_name LIKE 'User snap %'");
+    const mapped = await countRows(run.service, "full_name LIKE 'User snap %' OR full_name LIKE 'User scale %'");
     const rest = r.appliedWhenInKafka === null ? '' : `, the sink had ${Math.round((100 * r.appliedWhenInKafka) / total)} % applied then`;
     const peakRss = peakRssMb(run.host.pid);
     const rss = peakRss === null ? '' : `; pipeline process peak RSS ${peakRss} MB`;

@@ -128,9 +128,9 @@ async function runCdcSuite(ctx: SuiteContext): Promise<SuiteResult> {
       },
       sampler: (pipeline = true) => new CpuSampler(cpuClient, [dbs.monolith.name, dbs.service.name], pipeline ? fixed : []),
     };
-    notes.push(`Servers: ${infra.describe}; ${ctx.options.mode} volumes: burst ${volumes.burstRows.toLocaleString('en-US')} rows, lag ${volumes.lagSeconds} s at ${volumes.lagRate.toLocaleString('en-US')} rows/s after ${volumes.lagWarmupSeconds} s warm-up, snapshot ${volumes.snapshotRows.toLocaleString('en-US')} rows.`);
+    notes.push(`Servers: ${infra.describe}; ${ctx.options.mode} volumes: burst ${volumes.burstRows.toLocaleString('en-US')} rows, lag ${volumes.lagSeconds} s at ${volumes.lagRate.toLocaleString('en-US')} rows/s after ${volumes.lagWarmupSeconds} s warm-up, snapshot ${volumes.snapshotRows.toLocaleString('en-US')} rows, bulk load at scale ${volumes.scaleRows.toLocaleString('en-US')} rows.`);
 
-    await phase(['snapshot', 'snapshot (events)', 'COPY pipe'], () => snapshotPhase(run));
+    await phase(['snapshot', 'snapshot (events)', 'COPY pipe', 'bulk load at scale'], () => snapshotPhase(run));
     await phase(['raw decode', 'source', 'end-to-end'], () => throughputPhase(run));
     await phase(['lag'], async () => [await lagPhase(run)]);
     if (profiler) {
