@@ -153,8 +153,8 @@ export async function bulkLoad(options: BulkLoadOptions): Promise<number> {
       readers.map(async (reader, i) => {
         const writer = writers[i] as unknown as PoolClient;
         for (let chunk = queue.shift(); chunk && !failed; chunk = queue.shift()) {
-          if (options.isAborted?.()) throw new SnapshotAbortedError();
           try {
+            if (options.isAborted?.()) throw new SnapshotAbortedError();
             const source = sources.get(chunk.table)!;
             const rows = await inTargetTransaction(writer, options, () =>
               source.mapping.kind === 'rows'
@@ -165,7 +165,7 @@ export async function bulkLoad(options: BulkLoadOptions): Promise<number> {
             progress.doneChunks++;
             report();
           } catch (err) {
-            failed ??= err;
+            failed ??= err; // the other connections stop after their chunk in progress
             throw err;
           }
         }
