@@ -58,7 +58,10 @@ export interface BulkLoadOptions {
   isAborted?: () => boolean;
 }
 
-/** A non-empty target table and no `--force`: never retried, the operator decides. */
+/**
+ * The load cannot work as the plan and the target stand: a non-empty target table without `--force`, or rows the
+ * target rejects (a type, a constraint, a column). Never retried: the operator has to act.
+ */
 export class BulkLoadRefusedError extends SnapshotError {
   constructor(message: string) {
     super(message, { retriable: false });
@@ -165,8 +168,9 @@ export async function bulkLoad(options: BulkLoadOptions): Promise<number> {
             progress.doneChunks++;
             report();
           } catch (err) {
-            failed ??= err; // the other connections stop after their chunk in progress
-            throw err;
+            const refused = rejectedByTarget(err) ? new BulkLoadRefusedError(`bulk load of ${definition.name} failed on ${chunk.table}: ${errorText(err)}; change the plan's mapping or the service's schema`) : err;
+            failed ??= refused; // the other connections stop after their chunk in progress
+            throw refused;
           }
         }
       }),
@@ -189,6 +193,12 @@ export async function bulkLoad(options: BulkLoadOptions): Promise<number> {
   } finally {
     await Promise.all([...readers, ...writers].map((c) => c.end().catch(() => undefined)));
   }
+}
+
+/** SQLSTATE classes 22 (data), 23 (constraint), 42 (schema; 42501 is a privilege, which may be granted meanwhile). */
+function rejectedByTarget(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^(22|23|42)/.test(code) && code !== '42501';
 }
 
 async function inTargetTransaction<T>(client: PoolClient, options: BulkLoadOptions, work: (client: PoolClient) => Promise<T>): Promise<T> {
