@@ -37,6 +37,22 @@ async function seed(url: string): Promise<void> {
   );
 }
 
+/** A shop whose monolith is seeded and whose service ran `serviceSql`, for one describe block. */
+function seededShop(serviceSql: string): { shop: Shop; forward: PipelineDefinition } {
+  const bed = {} as { shop: Shop; forward: PipelineDefinition };
+  beforeAll(async () => {
+    bed.shop = await createShop();
+    bed.forward = ownSlot(bed.shop.forward);
+    await seed(bed.shop.monolith.url);
+    await query(bed.shop.service.url, serviceSql);
+  }, 60_000);
+  afterAll(async () => {
+    if (bed.forward) await dropPipelineSource(bed.forward).catch(() => undefined);
+    await bed.shop?.drop();
+  });
+  return bed;
+}
+
 describeWithKafka('bulk initial load (COPY from the exported snapshot) and the seam to streaming', () => {
   const logger = createLogger('bulk-load-test', 'silent');
   const brokers = testKafkaBrokers();
@@ -187,35 +203,22 @@ describeWithKafka('bulk initial load (COPY from the exported snapshot) and the s
   });
 
   describe('a target that already holds rows', () => {
-    let shop: Shop;
-    let forward: PipelineDefinition;
-
-    beforeAll(async () => {
-      shop = await createShop();
-      forward = ownSlot(shop.forward);
-      await seed(shop.monolith.url);
-      await query(shop.service.url, `INSERT INTO users (id, email, full_name) VALUES (999999, 'stale@example.com', 'stale')`);
-    }, 60_000);
-
-    afterAll(async () => {
-      await dropPipelineSource(forward).catch(() => undefined);
-      await shop?.drop();
-    });
+    const bed = seededShop(`INSERT INTO users (id, email, full_name) VALUES (999999, 'stale@example.com', 'stale')`);
 
     it('is refused, naming the table, and nothing is loaded; --force truncates it first and loads', async () => {
-      const refused = new CdcSource({ definition: forward, brokers, logger });
-      await expect(refused.start()).rejects.toThrow(new RegExp(`target table ${shop.service.name}\\.public\\.users is not empty.*--force`));
+      const refused = new CdcSource({ definition: bed.forward, brokers, logger });
+      await expect(refused.start()).rejects.toThrow(new RegExp(`target table ${bed.shop.service.name}\\.public\\.users is not empty.*--force`));
       expect((await refused.status()).state).toBe('error');
-      expect(await query(shop.service.url, 'SELECT count(*)::int AS n FROM orders')).toEqual([{ n: 0 }]);
-      expect(await query(shop.monolith.url, 'SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = $1', [forward.slot])).toEqual([{ n: 0 }]);
+      expect(await query(bed.shop.service.url, 'SELECT count(*)::int AS n FROM orders')).toEqual([{ n: 0 }]);
+      expect(await query(bed.shop.monolith.url, 'SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = $1', [bed.forward.slot])).toEqual([{ n: 0 }]);
 
-      const forced = new CdcSource({ definition: forward, brokers, logger, truncateTarget: true });
+      const forced = new CdcSource({ definition: bed.forward, brokers, logger, truncateTarget: true });
       await forced.start();
       try {
-        expect(await query(shop.service.url, 'SELECT count(*)::int AS n FROM users WHERE id = 999999')).toEqual([{ n: 0 }]);
-        expect(await query(shop.service.url, 'SELECT count(*)::int AS n FROM users')).toEqual([{ n: USERS }]);
-        expect(await query(shop.service.url, 'SELECT count(*)::int AS n FROM orders WHERE jsonb_array_length(items) = 3')).toEqual([{ n: ORDERS }]);
-        const [load] = await query<{ state: string; rows: string }>(shop.service.url, 'SELECT state, rows::text FROM strangler_cdc.bulk_loads WHERE pipeline = $1', [forward.name]);
+        expect(await query(bed.shop.service.url, 'SELECT count(*)::int AS n FROM users WHERE id = 999999')).toEqual([{ n: 0 }]);
+        expect(await query(bed.shop.service.url, 'SELECT count(*)::int AS n FROM users')).toEqual([{ n: USERS }]);
+        expect(await query(bed.shop.service.url, 'SELECT count(*)::int AS n FROM orders WHERE jsonb_array_length(items) = 3')).toEqual([{ n: ORDERS }]);
+        const [load] = await query<{ state: string; rows: string }>(bed.shop.service.url, 'SELECT state, rows::text FROM strangler_cdc.bulk_loads WHERE pipeline = $1', [bed.forward.name]);
         expect(load).toEqual({ state: 'streaming', rows: String(USERS + ORDERS + 3 * ORDERS) });
       } finally {
         await forced.stop();
@@ -224,34 +227,20 @@ describeWithKafka('bulk initial load (COPY from the exported snapshot) and the s
   });
 
   describe('rows the service rejects', () => {
-    let shop: Shop;
-    let forward: PipelineDefinition;
-
-    beforeAll(async () => {
-      shop = await createShop();
-      forward = ownSlot(shop.forward);
-      await seed(shop.monolith.url);
-      // A column the monolith does not have, required without a default: no row can go in.
-      await query(shop.service.url, 'ALTER TABLE users ADD COLUMN nickname text NOT NULL');
-    }, 60_000);
-
-    afterAll(async () => {
-      await dropPipelineSource(forward).catch(() => undefined);
-      await shop?.drop();
-    });
+    const bed = seededShop('ALTER TABLE users ADD COLUMN nickname text NOT NULL');
 
     it('stop the load in error naming the table and the column; no slot is left, and the partial load is marked as one', async () => {
-      const source = new CdcSource({ definition: forward, brokers, logger });
+      const source = new CdcSource({ definition: bed.forward, brokers, logger });
       const failure = await source.start().then(
         () => null,
         (err: Error) => err,
       );
       expect(failure).toMatchObject({ name: 'BulkLoadRefusedError', retriable: false, message: expect.stringMatching(/failed on users: .*nickname.*change the plan's mapping or the service's schema/) });
       expect((await source.status()).state).toBe('error');
-      expect(await query(shop.service.url, 'SELECT count(*)::int AS n FROM users')).toEqual([{ n: 0 }]);
-      expect(await query(shop.monolith.url, 'SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = $1', [forward.slot])).toEqual([{ n: 0 }]);
+      expect(await query(bed.shop.service.url, 'SELECT count(*)::int AS n FROM users')).toEqual([{ n: 0 }]);
+      expect(await query(bed.shop.monolith.url, 'SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = $1', [bed.forward.slot])).toEqual([{ n: 0 }]);
       // Chunks of other tables may have committed: the next start takes them for its own leftovers and truncates.
-      expect(await query(shop.service.url, 'SELECT state FROM strangler_cdc.bulk_loads WHERE pipeline = $1', [forward.name])).toEqual([{ state: 'loading' }]);
+      expect(await query(bed.shop.service.url, 'SELECT state FROM strangler_cdc.bulk_loads WHERE pipeline = $1', [bed.forward.name])).toEqual([{ state: 'loading' }]);
     }, 60_000);
   });
 });
