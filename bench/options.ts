@@ -36,7 +36,8 @@ export const USAGE = `usage: npm run bench -- [--quick | --smoke] [options]
   --quick                 ≈ 1¼ minutes of load (1 s warm-up, 3 rounds of 2 s per row)
   --smoke                 ≈ 1 s per row: checks that everything runs, numbers mean little
   --suite <names>         comma-separated suites to run (default: all registered: facade, cdc)
-  --rows <names>          comma-separated rows of the facade suite (default: all; the cdc rows always run together)
+  --rows <names>          comma-separated rows (default: all); a cdc row runs its whole phase: --suite cdc --rows snapshot
+                          runs the snapshot, snapshot (events) and COPY pipe rows
   --warmup, --seconds, --rounds <n>   override the mode's warm-up, round length (s) and round count
   --connections <n>       wrk connections (default 32)
   --threads <n>           wrk threads (default 2: one per core here)

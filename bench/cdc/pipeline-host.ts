@@ -1,6 +1,7 @@
 import { createLogger } from '../../lib/logger';
 import { CdcSink } from '../../migrations/cdc/sink';
 import { CdcSource } from '../../migrations/cdc/source';
+import { startHalves } from '../../migrations/cdc/worker/worker';
 import { HOST_READY, type HostReply, type HostRequest, type PipelineStatus } from './host-protocol';
 
 /**
@@ -26,10 +27,11 @@ async function handle(req: HostRequest): Promise<unknown> {
       // Registered before it starts: a first start returns only after the snapshot, which the bench watches.
       running.set(definition.name, { source, sink });
       try {
-        // The sink first, like the worker: it is in its group before the source sends anything.
-        await sink?.start();
-        const sinkMs = performance.now() - began;
-        await source?.start();
+        // As the worker starts them: the sink first (events), or both at once (bulk).
+        let sinkMs = 0;
+        const timedSink = sink && { start: () => sink.start().then(() => void (sinkMs = performance.now() - began)) };
+        if (timedSink && source) await startHalves(definition, timedSink, source);
+        else await (timedSink ?? source)!.start();
         return { sinkMs, totalMs: performance.now() - began };
       } catch (err) {
         running.delete(definition.name);

@@ -10,7 +10,7 @@ export const CONTEXT = 'users';
  * What each pipeline of the suite is for. Each has its own slot, publication, topics and consumer group, so they
  * can drain the same WAL one after another and a re-run never reads an earlier run's topics.
  */
-export type PipelineRole = 'snapshot' | 'source' | 'e2e' | 'profiled_snapshot';
+export type PipelineRole = 'snapshot' | 'events_snapshot' | 'scale_snapshot' | 'source' | 'e2e' | 'profiled_snapshot';
 
 /**
  * The shop plan's forward pipeline of `users`, exactly as the CDC worker derives it (mapping included), with names
@@ -23,6 +23,8 @@ export function benchPipeline(serverUrl: string, dbs: ShopDatabases, tag: string
   const target = role === 'profiled_snapshot' ? { databaseUrl: dbs.profiledService.url, database: dbs.profiledService.name } : forward.target;
   return {
     ...forward,
+    // The plan's bulk load, except where the row is about events: the Kafka snapshot path, and the source alone.
+    snapshot: role === 'events_snapshot' || role === 'source' ? 'events' : forward.snapshot,
     target,
     name: forward.name.replace(/-forward$/, `_${id}-forward`),
     topicPrefix: `${forward.topicPrefix}_bench_${id}`,

@@ -2,7 +2,7 @@ import { ratio, type RatioResult, type RowResult } from '../report';
 import { cpuUsPerRow, describeCpu, type CpuBreakdown } from './cpu-sampler';
 import type { CdcVolumes } from './volumes';
 
-export const ROW_NAMES = ['raw decode', 'source', 'end-to-end', 'lag', 'snapshot', 'COPY pipe'] as const;
+export const ROW_NAMES = ['raw decode', 'source', 'end-to-end', 'lag', 'snapshot', 'snapshot (events)', 'COPY pipe', 'bulk load at scale'] as const;
 export type CdcRowName = (typeof ROW_NAMES)[number];
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -18,7 +18,11 @@ export function rowWhat(name: CdcRowName, v: CdcVolumes, recvlogical: string | n
     case 'lag':
       return `${n(v.lagRate)} rows/s (transactions of ${v.lagRowsPerTx} rows) for ${v.lagSeconds} s through the running forward pipeline: monolith COMMIT → row visible in the service table; p50/p99 over transactions`;
     case 'snapshot':
-      return `first start of a new forward pipeline on a ${n(v.snapshotRows)}-row monolith users table: exported snapshot → Kafka → sink, until all rows are in the (empty) service table`;
+      return `first start of a new forward pipeline (the plan's default, snapshot: bulk) on a ${n(v.snapshotRows)}-row monolith users table: exported snapshot → COPY in parallel ctid chunks → the (empty) service table, until the pipeline streams`;
+    case 'snapshot (events)':
+      return `the same first start with snapshot: events (the path before the bulk load, Debezium's): exported snapshot → r events on Kafka → sink, until all rows are in the (empty) service table`;
+    case 'bulk load at scale':
+      return `the bulk first start again on a ${n(v.scaleRows)}-row monolith users table into the empty service table, with the pipeline process's peak RSS`;
     case 'COPY pipe':
       return `anchor: psql COPY users (…, name, …) TO STDOUT | psql COPY users (…, full_name, …) FROM STDIN, the same ${n(v.snapshotRows)} rows into the same empty service table`;
   }
@@ -78,6 +82,8 @@ export function cdcRatios(rows: RowResult[]): RatioResult[] {
     ratio(rows, { name: 'end-to-end ÷ raw decode (rows/s)', numerator: 'end-to-end', denominator: 'raw decode', metric: 'rps', target: { op: '>=', value: 0.3 } }),
     lagP99,
     ratio(rows, { name: 'snapshot ÷ COPY pipe (rows/s)', numerator: 'snapshot', denominator: 'COPY pipe', metric: 'rps', target: { op: '>=', value: 0.5 } }),
+    ratio(rows, { name: 'snapshot (events) ÷ COPY pipe (rows/s)', numerator: 'snapshot (events)', denominator: 'COPY pipe', metric: 'rps' }),
+    ratio(rows, { name: 'snapshot ÷ snapshot (events) (rows/s)', numerator: 'snapshot', denominator: 'snapshot (events)', metric: 'rps' }),
     ratio(rows, { name: 'source ÷ raw decode (rows/s)', numerator: 'source', denominator: 'raw decode', metric: 'rps' }),
     ratio(rows, { name: 'end-to-end ÷ source (rows/s)', numerator: 'end-to-end', denominator: 'source', metric: 'rps' }),
     ratio(rows, { name: 'end-to-end ÷ raw decode (CPU per row)', numerator: 'end-to-end', denominator: 'raw decode', metric: 'cpuUsPerRequest' }),

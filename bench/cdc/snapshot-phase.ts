@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dropPipelineSource } from '../../migrations/cdc/source';
 import { unmeasuredRow, type RowResult } from '../report';
 import { measure, type CdcRun } from './context';
@@ -39,10 +40,40 @@ export async function snapshotPhase(run: CdcRun): Promise<RowResult[]> {
     : unmeasuredRow('COPY pipe', rowWhat('COPY pipe', v, run.recvlogical), 'skipped', 'psql is not installed (Debian: apt-get install postgresql-client)');
   await service.query('TRUNCATE users CASCADE');
 
-  const snapshot = await measure(run, 'snapshot', () => measureSnapshot(run, run.pipeline('snapshot')));
+  // The bulk load (the plan's default) and the events path it replaced, side by side on the same rows.
+  const snapshot = await measure(run, 'snapshot', () => measureSnapshot(run, 'snapshot', run.pipeline('snapshot')));
+  await service.query('TRUNCATE users CASCADE');
+  const events = await measure(run, 'snapshot (events)', () => measureSnapshot(run, 'snapshot (events)', run.pipeline('events_snapshot')));
+  await service.query('TRUNCATE users CASCADE');
+
+  // At scale: the monolith's table grown to scaleRows, loaded once more into the emptied service table.
+  log(`snapshot: growing the monolith's users to ${v.scaleRows.toLocaleString('en-US')} rows…`);
+  const grow = await insertUsers(monolith, v.scaleRows - total, 'scale');
+  await monolith.query('VACUUM ANALYZE users');
+  log(`snapshot: grown in ${grow.seconds.toFixed(1)} s`);
+  const scale = await measure(run, 'bulk load at scale', () => measureSnapshot(run, 'bulk load at scale', run.pipeline('scale_snapshot'), v.scaleRows));
   await monolith.query('TRUNCATE users CASCADE');
   await service.query('TRUNCATE users CASCADE');
-  return [snapshot, copy];
+  return [snapshot, events, copy, scale];
+}
+
+/** Peak resident set of a process so far (VmHWM), in MB; null where /proc does not tell. */
+function peakRssMb(pid: number): number | null {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Starts the peak over (`echo 5 > /proc/<pid>/clear_refs`, Linux ≥ 4.0), so each row reports its own. */
+function resetPeakRss(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // Then the row's peak may be an earlier one's: the note says "peak since start".
+  }
 }
 
 /**
@@ -76,16 +107,22 @@ async function snapshotUntilApplied(
     appliedWhenInKafka = await host.status(definition.name).then((s) => handled(s), () => null);
     return r;
   });
-  // Watched while it starts: a first start only returns once the whole snapshot is in Kafka.
+  // Watched while it starts: a first start only returns once the whole snapshot is in Kafka, or loaded (bulk).
   starting.catch(() => undefined);
-  const done = await waitForPipeline(host, definition.name, (s) => handled(s) >= total, (s) => handled(s) + (s.source?.snapshot?.rows ?? 0), { intervalMs: 50 });
+  const loaded = definition.snapshot === 'bulk' ? (s: PipelineStatus) => s.source?.state === 'streaming' : (s: PipelineStatus) => handled(s) >= total;
+  const done = await waitForPipeline(host, definition.name, loaded, (s) => handled(s) + (s.source?.snapshot?.rows ?? 0), { intervalMs: 50 });
   const { sinkMs } = await starting;
   return { doneAt: done.at, inKafkaAt, appliedWhenInKafka, sinkMs, status: done.status };
 }
 
-async function measureSnapshot(run: CdcRun, definition: PipelineDefinition): Promise<RowResult> {
-  const total = run.volumes.snapshotRows;
+async function measureSnapshot(
+  run: CdcRun,
+  name: 'snapshot' | 'snapshot (events)' | 'bulk load at scale',
+  definition: PipelineDefinition,
+  total = run.volumes.snapshotRows,
+): Promise<RowResult> {
   const loadavg1 = run.sampleLoad();
+  resetPeakRss(run.host.pid);
   const sampler = run.sampler();
   await sampler.begin();
   const began = performance.now();
@@ -94,16 +131,19 @@ async function measureSnapshot(run: CdcRun, definition: PipelineDefinition): Pro
     const cpu = await sampler.end();
     const seconds = (r.doneAt - began) / 1000;
     const inKafka = ((r.inKafkaAt ?? r.doneAt) - began) / 1000;
-    const mapped = await countRows(run.service, "full_name LIKE 'User snap %'");
+    const mapped = await countRows(run.service, "full_name LIKE 'User snap %' OR full_name LIKE 'User scale %'");
     const rest = r.appliedWhenInKafka === null ? '' : `, the sink had ${Math.round((100 * r.appliedWhenInKafka) / total)} % applied then`;
-    return measuredRow('snapshot', rowWhat('snapshot', run.volumes, run.recvlogical), {
+    const peakRss = peakRssMb(run.host.pid);
+    const rss = peakRss === null ? '' : `; pipeline process peak RSS ${peakRss} MB`;
+    const note = definition.snapshot === 'bulk' ? `all loaded and streaming after ${seconds.toFixed(1)} s${rss}` : `all in Kafka after ${inKafka.toFixed(1)} s${rest}; all applied after ${seconds.toFixed(1)} s${rss}`;
+    return measuredRow(name, rowWhat(name, run.volumes, run.recvlogical), {
       rows: total,
       seconds,
       cpu,
       loadavg1,
       errors: total - mapped,
-      note: `all in Kafka after ${inKafka.toFixed(1)} s${rest}; all applied after ${seconds.toFixed(1)} s`,
-      details: { sinkStartMs: Math.round(r.sinkMs), inKafkaSeconds: inKafka, appliedWhenInKafka: r.appliedWhenInKafka, sink: r.status.sink },
+      note,
+      details: { mode: definition.snapshot, sinkStartMs: Math.round(r.sinkMs), inKafkaSeconds: inKafka, appliedWhenInKafka: r.appliedWhenInKafka, peakRssMb: peakRss, sink: r.status.sink },
     });
   } finally {
     await run.host.stopPipeline(definition.name).catch(() => undefined);

@@ -61,7 +61,13 @@ async function runCdcSuite(ctx: SuiteContext): Promise<SuiteResult> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  // `--rows` picks phases: a phase runs when one of its rows is named (they share their data, so not row by row).
+  const selected = (names: CdcRowName[]) => !ctx.options.rows || names.some((n) => ctx.options.rows!.includes(n));
   const phase = async (names: CdcRowName[], fn: () => Promise<RowResult[]>) => {
+    if (!selected(names)) {
+      for (const n of names) rows.set(n, unmeasuredRow(n, rowWhat(n, volumes, recvlogical), 'skipped', 'not selected (--rows)'));
+      return;
+    }
     try {
       for (const r of await fn()) rows.set(r.name as CdcRowName, r);
     } catch (err) {
@@ -122,13 +128,15 @@ async function runCdcSuite(ctx: SuiteContext): Promise<SuiteResult> {
       },
       sampler: (pipeline = true) => new CpuSampler(cpuClient, [dbs.monolith.name, dbs.service.name], pipeline ? fixed : []),
     };
-    notes.push(`Servers: ${infra.describe}; ${ctx.options.mode} volumes: burst ${volumes.burstRows.toLocaleString('en-US')} rows, lag ${volumes.lagSeconds} s at ${volumes.lagRate.toLocaleString('en-US')} rows/s after ${volumes.lagWarmupSeconds} s warm-up, snapshot ${volumes.snapshotRows.toLocaleString('en-US')} rows.`);
+    notes.push(`Servers: ${infra.describe}; ${ctx.options.mode} volumes: burst ${volumes.burstRows.toLocaleString('en-US')} rows, lag ${volumes.lagSeconds} s at ${volumes.lagRate.toLocaleString('en-US')} rows/s after ${volumes.lagWarmupSeconds} s warm-up, snapshot ${volumes.snapshotRows.toLocaleString('en-US')} rows, bulk load at scale ${volumes.scaleRows.toLocaleString('en-US')} rows.`);
 
-    await phase(['snapshot', 'COPY pipe'], () => snapshotPhase(run));
+    await phase(['snapshot', 'snapshot (events)', 'COPY pipe', 'bulk load at scale'], () => snapshotPhase(run));
     await phase(['raw decode', 'source', 'end-to-end'], () => throughputPhase(run));
     await phase(['lag'], async () => [await lagPhase(run)]);
     if (profiler) {
-      await profileDrains(run, profiler).catch((err: unknown) => profiler!.failures.push(`drains: ${firstLine(err)}`));
+      if (selected(['raw decode', 'source', 'end-to-end'])) {
+        await profileDrains(run, profiler).catch((err: unknown) => profiler!.failures.push(`drains: ${firstLine(err)}`));
+      }
       await profileSnapshot(run, profiler).catch((err: unknown) => profiler!.failures.push(`snapshot: ${firstLine(err)}`));
       profiles = await profiler.finish();
     }

@@ -13,6 +13,8 @@ export interface CdcVolumes {
   snapshotRows: number;
   /** Drained before the profiled burst: the profiled process must be past its cold start when sampled. */
   profileWarmupRows: number;
+  /** Rows of the bulk load at scale (the 10M in a full run), with the pipeline process's peak RSS. */
+  scaleRows: number;
 }
 
 /** The steady load: 2k rows/s, as a monolith's many small transactions rather than one big one. */
@@ -23,7 +25,7 @@ const LAG = { lagRate: 2_000, lagRowsPerTx: 10 };
  * shape test uses it, so it must stay well inside the jest budget).
  */
 export const CDC_VOLUMES: Record<Mode, CdcVolumes> = {
-  full: { ...LAG, burstRows: 200_000, lagWarmupSeconds: 5, lagSeconds: 60, snapshotRows: 1_000_000, profileWarmupRows: 20_000 },
-  quick: { ...LAG, burstRows: 50_000, lagWarmupSeconds: 2, lagSeconds: 15, snapshotRows: 200_000, profileWarmupRows: 5_000 },
-  smoke: { ...LAG, burstRows: 3_000, lagWarmupSeconds: 1, lagSeconds: 3, snapshotRows: 5_000, profileWarmupRows: 1_000 },
+  full: { ...LAG, burstRows: 200_000, lagWarmupSeconds: 5, lagSeconds: 60, snapshotRows: 1_000_000, profileWarmupRows: 20_000, scaleRows: 10_000_000 },
+  quick: { ...LAG, burstRows: 50_000, lagWarmupSeconds: 2, lagSeconds: 15, snapshotRows: 200_000, profileWarmupRows: 5_000, scaleRows: 1_000_000 },
+  smoke: { ...LAG, burstRows: 3_000, lagWarmupSeconds: 1, lagSeconds: 3, snapshotRows: 5_000, profileWarmupRows: 1_000, scaleRows: 10_000 },
 };

@@ -162,7 +162,7 @@ export class StageService {
         throw new GateRefusedError(context, to, whole);
       }
 
-      await this.runSideEffects(context, effects, result);
+      await this.runSideEffects(context, effects, result, force);
       const later = all.filter((g) => checkedAfterSideEffects(g.gate, effects));
       if (later.length) {
         const pipelines = await this.pipelines();
@@ -193,7 +193,7 @@ export class StageService {
     return this.deps.cdc ? this.deps.cdc.pipelines().catch(() => undefined) : undefined;
   }
 
-  private async runSideEffects(context: string, effects: { extract: boolean; reverse: boolean }, result: MoveResult): Promise<void> {
+  private async runSideEffects(context: string, effects: { extract: boolean; reverse: boolean }, result: MoveResult, force: boolean): Promise<void> {
     const { cdc } = this.deps;
     if (!effects.extract && !effects.reverse) return;
     if (!cdc) {
@@ -201,8 +201,9 @@ export class StageService {
       return;
     }
     if (effects.extract) {
-      await cdc.extract(context);
-      // The snapshot is in Kafka once extract returns; wait (bounded) until the service has applied it.
+      // --force also lets the bulk load truncate service tables that already hold rows.
+      await cdc.extract(context, { force });
+      // The snapshot is loaded (bulk) or in Kafka (events) once extract returns; wait (bounded) until it is applied.
       const synced = await cdc.sync(context, 'forward', this.deps.snapshotTimeoutMs ?? 30_000).catch(() => ({ caughtUp: false }));
       result.actions.push(`extracted ${context}: id ranges set, forward pipeline started${synced.caughtUp ? ', snapshot applied' : ''}`);
     }

@@ -118,6 +118,8 @@ const context = closed({
   autoRollback: autoRollback.partial().optional(),
   canarySteps: z.array(percent).optional(),
   cdc: cdc.optional(),
+  /** The forward pipeline's initial load: `bulk` (COPY into the service) or `events` (`r` events through Kafka). */
+  snapshot: z.enum(['bulk', 'events']).default('bulk'),
 });
 
 /**

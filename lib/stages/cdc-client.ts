@@ -9,8 +9,11 @@ export type { GuardStatus, PipelineStatus, SyncResult } from '../../control/cont
  */
 export interface CdcClient {
   pipelines(): Promise<PipelineStatus[]>;
-  /** First move out of the monolith stage: id ranges, forward pipeline with its snapshot. Idempotent. */
-  extract(context: string): Promise<void>;
+  /**
+   * First move out of the monolith stage: id ranges, forward pipeline with its snapshot. Idempotent. `force`: a bulk
+   * load truncates service tables that already hold rows instead of refusing.
+   */
+  extract(context: string, options?: { force?: boolean }): Promise<void>;
   /** From canary on: the reverse pipeline (service → monolith). Idempotent. */
   startReverse(context: string): Promise<void>;
   /**
@@ -61,8 +64,9 @@ export class HttpCdcClient implements CdcClient {
   async pipelines(): Promise<PipelineStatus[]> {
     return (await this.call<{ items: PipelineStatus[] }>('GET', '/pipelines')).items;
   }
-  async extract(context: string): Promise<void> {
-    await this.call('POST', `/contexts/${encodeURIComponent(context)}/extract`, {}, 120_000);
+  async extract(context: string, options: { force?: boolean } = {}): Promise<void> {
+    // Returns when the initial load is done: allow for a large table (progress shows in `strangler status`).
+    await this.call('POST', `/contexts/${encodeURIComponent(context)}/extract`, { force: options.force === true }, 3_600_000);
   }
   async startReverse(context: string): Promise<void> {
     await this.call('POST', `/contexts/${encodeURIComponent(context)}/reverse`, {}, 60_000);

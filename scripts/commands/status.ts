@@ -2,7 +2,7 @@ import { checkGates, gateInputs, stagesEntered } from '../../control/stages/gate
 import { label } from '../../control/stages/stage-service';
 import { nextPosition } from '../../lib/stages/stepper';
 import { cliDeps } from '../cli/deps';
-import { formatTable } from '../cli/output';
+import { formatSnapshotProgress, formatTable, type SnapshotProgressView } from '../cli/output';
 
 const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
 
@@ -41,6 +41,10 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
     c.next ? `${c.next.label}: ${c.next.gates.filter((g) => g.pass).length}/${c.next.gates.length} gates pass${c.next.stage === 'canary' ? ' (+ reconcile on advance)' : ''}` : '-',
   ]);
   process.stdout.write(formatTable(['context', 'stage', 'shadow compared / diff rate', 'writes mirrored', 'no sticky user', 'forward', 'reverse', 'breaker', 'next'], rows));
+  for (const p of pipelines ?? []) {
+    const snapshot = (p.source as { snapshot?: SnapshotProgressView | null } | null)?.snapshot;
+    if (p.state === 'snapshotting' && snapshot) process.stdout.write(`\n${p.name} ${formatSnapshotProgress(snapshot)}\n`);
+  }
   for (const c of out) {
     for (const f of c.findings ?? []) process.stdout.write(`\n${c.name}: ${f.severity.toUpperCase()} ${f.code}: ${f.message}\n`);
     if (c.lastRollback) process.stdout.write(`\n${c.name}: automatic rollback at ${c.lastRollback.at}: ${c.lastRollback.reason}\n`);

@@ -25,11 +25,20 @@ export interface PipelineDefinition {
   publication: string;
   consumerGroup: string;
   deadLetterTopic: string;
+  /**
+   * How the first start copies the existing rows. `bulk`: COPY straight from the exported snapshot into the target
+   * (`../snapshot/bulk-load.ts`), no `r` events; a reverse pipeline loads nothing (its sink would skip them). `events`:
+   * one Debezium `r` event per row through Kafka, applied by the sink, as Debezium does, for other consumers of the
+   * topics. Absent = `events`; the plan's pipelines default to `bulk`.
+   */
+  snapshot?: SnapshotMode;
   /** Debezium options from the plan's `cdc` (defaults when absent): how the source writes, how the sink reads. */
   events?: EventOptions;
 }
 
 export const eventOptionsOf = (definition: PipelineDefinition): EventOptions => definition.events ?? DEFAULT_EVENT_OPTIONS;
+
+export type SnapshotMode = 'bulk' | 'events';
 
 /** A plan's `database` is a name on the stack's server or a full URL. */
 export function resolveDatabaseUrl(database: string, serverUrl: string): string {
@@ -61,6 +70,7 @@ export function pipelinesFor(plan: Plan, context: string, serverUrl: string): { 
       consumerGroup: `strangler-${name}-sink`,
       deadLetterTopic: `strangler.dlq.${name}`,
       events: eventOptionsFrom(ctx.cdc, direction),
+      snapshot: ctx.snapshot,
     };
   };
   return {

@@ -9,15 +9,16 @@ import { topicFor, transactionTopicFor } from '../events/envelope';
 import type { EventOptions } from '../events/options';
 import { ensureSourceOffsetsTable, markSnapshotCompleted, markSnapshotStarted, readSourceOffsets } from '../offsets/source-offsets';
 import { eventOptionsOf, type PipelineDefinition } from '../pipeline/definition';
+import { bulkLoad, confirmBulkLoad } from '../snapshot/bulk-load';
 import { createSlotWithSnapshot } from '../snapshot/exported-snapshot';
-import { readSnapshot, type SnapshotProgress } from '../snapshot/snapshot-reader';
+import { readSnapshot } from '../snapshot/snapshot-reader';
 import { ChangeWriter, type Checkpoint } from '../transport/change-writer';
 import { tableShapeByOid, type TableShape } from './catalog';
 import { readerConfig } from './connection';
 import { TransactionDecoder } from './decoder';
 import { CdcSourceError, errorText } from './errors';
 import { Heartbeat } from './heartbeat';
-import { oppositePipeline } from './loop-guard';
+import { markSinkTransaction, oppositePipeline } from './loop-guard';
 import { formatLsn, maxLsn, type Lsn } from './lsn';
 import { RateMeter } from './rate';
 import { assertLogicalWal, assertSlotIsOurs, dropSlot, ensurePublication, ensureReplicaIdentityFull, readSlot, resolveTables, waitForSlotInactive } from './setup';
@@ -27,9 +28,25 @@ import { ReplicationStream } from './stream';
 /** The source's states are the pipeline's (the contract the CLI and the facade read). */
 export type SourceState = PipelineState;
 
+/** Progress of the first start's snapshot, while it runs. */
+export interface SnapshotStatus {
+  /** `bulk`: COPY into the target; `events`: `r` events to Kafka. */
+  mode: 'bulk' | 'events';
+  /** `schema.table` being read (events mode), null in bulk mode, where several tables load at once. */
+  table: string | null;
+  rows: number;
+  /** Estimated from the planner's statistics (bulk mode); null when unknown. */
+  totalRows: number | null;
+  totalTables: number;
+  doneTables: number;
+  rowsPerSecond: number;
+  /** Seconds left at the current rate; null without an estimate. */
+  etaSeconds: number | null;
+}
+
 export interface SourceStatus {
   state: SourceState;
-  snapshot: { table: string | null; rows: number; totalTables: number; doneTables: number } | null;
+  snapshot: SnapshotStatus | null;
   lastReceivedLsn: string | null;
   lastAckedLsn: string | null;
   /** WAL the slot still holds: pg_current_wal_lsn() − confirmed_flush_lsn (null when it cannot be read). */
@@ -58,6 +75,12 @@ export interface CdcSourceOptions {
   statusIntervalMs?: number;
   /** An existing messaging instance (tests); otherwise one is created from `brokers` and closed by `stop()`. */
   messaging?: Messaging;
+  /** Bulk load: truncate target tables that hold rows instead of refusing (`--force`). */
+  truncateTarget?: boolean;
+  /** Bulk load: reader/writer connection pairs (default 4). */
+  bulkParallel?: number;
+  /** Bulk load: heap pages per chunk (default 2048). */
+  bulkChunkPages?: number;
 }
 
 /**
@@ -77,7 +100,7 @@ export class CdcSource {
   private readonly rate = new RateMeter();
   private state: SourceState = 'stopped';
   private error: string | undefined;
-  private progress: SnapshotProgress | null = null;
+  private progress: SnapshotStatus | null = null;
   private running = false;
   private starting: Promise<void> | null = null;
   private stopping = false;
@@ -223,31 +246,79 @@ export class CdcSource {
     const { definition } = this;
     const pool = this.pool!;
     const writer = this.writer!;
+    const mode = definition.snapshot ?? 'events';
     this.state = 'snapshotting';
-    this.progress = { table: null, rows: 0, totalTables: definition.source.tables.length, doneTables: 0 };
+    const startedAt = Date.now();
+    const progress: SnapshotStatus = (this.progress = {
+      mode,
+      table: null,
+      rows: 0,
+      totalRows: null,
+      totalTables: definition.source.tables.length,
+      doneTables: 0,
+      rowsPerSecond: 0,
+      etaSeconds: null,
+    });
     await markSnapshotStarted(pool, definition.name, definition.slot, definition.source.tables);
     const exported = await createSlotWithSnapshot(definition.source.databaseUrl, definition.slot, this.applicationName);
-    const log = this.logger.child({ consistentPoint: formatLsn(exported.consistentPoint) });
+    const log = this.logger.child({ consistentPoint: formatLsn(exported.consistentPoint), mode });
     log.info('snapshot started');
-    const startedAt = Date.now();
     let finished = false;
     try {
-      const rows = await readSnapshot({
-        databaseUrl: definition.source.databaseUrl,
-        applicationName: this.applicationName,
-        snapshotName: exported.snapshotName,
-        consistentPoint: exported.consistentPoint,
-        tables: definition.source.tables,
-        ctx: this.ctx,
-        options: this.events,
-        output: writer,
-        chunkRows: this.options.snapshotChunkRows,
-        onProgress: (p) => (this.progress = p),
-        isAborted: () => this.stopping,
-      });
+      let rows = 0;
+      let earlierTables = 0;
+      let tableRows = 0;
+      if (mode === 'events') {
+        rows = await readSnapshot({
+          databaseUrl: definition.source.databaseUrl,
+          applicationName: this.applicationName,
+          snapshotName: exported.snapshotName,
+          consistentPoint: exported.consistentPoint,
+          tables: definition.source.tables,
+          ctx: this.ctx,
+          options: this.events,
+          output: writer,
+          chunkRows: this.options.snapshotChunkRows,
+          onProgress: (p) => {
+            // p.rows counts the current table's rows and starts again at 0 with the next table.
+            if (p.rows < tableRows) earlierTables += tableRows;
+            tableRows = p.rows;
+            const seconds = (Date.now() - startedAt) / 1000;
+            Object.assign(progress, { table: p.table, doneTables: p.doneTables, rows: earlierTables + tableRows });
+            progress.rowsPerSecond = seconds > 0 ? Math.round(progress.rows / seconds) : 0;
+          },
+          isAborted: () => this.stopping,
+        });
+      } else if (definition.direction === 'forward') {
+        rows = await bulkLoad({
+          definition,
+          snapshotName: exported.snapshotName,
+          consistentPoint: exported.consistentPoint,
+          applicationName: this.applicationName,
+          ctx: this.ctx,
+          markTransaction: markSinkTransaction,
+          parallel: this.options.bulkParallel,
+          chunkPages: this.options.bulkChunkPages,
+          truncate: this.options.truncateTarget,
+          onProgress: (p) => {
+            Object.assign(progress, { rows: p.rows, totalRows: p.totalRows, rowsPerSecond: p.rowsPerSecond, etaSeconds: p.etaSeconds });
+            if (p.doneChunks === p.totalChunks) progress.doneTables = progress.totalTables;
+          },
+          isAborted: () => this.stopping,
+        });
+      } else {
+        // Every row the service holds came from the monolith, which has it: a reverse pipeline carries only what
+        // the service writes from now on (see the sink's snapshotReads).
+        log.info('reverse pipeline: nothing to load; streaming from the consistent point');
+      }
       await writer.drain();
       await markSnapshotCompleted(pool, definition.name, exported.consistentPoint);
       finished = true;
+      if (mode === 'bulk' && definition.direction === 'forward') {
+        await confirmBulkLoad(definition.target.databaseUrl, definition.name, this.applicationName).catch((err: unknown) =>
+          log.warn({ err: errorText(err) }, 'could not mark the bulk load as streaming in the target; a later reload would take its rows for its own leftovers'),
+        );
+      }
       this.deliveredLsn = exported.consistentPoint;
       log.info({ rows, ms: Date.now() - startedAt }, 'snapshot completed');
     } finally {

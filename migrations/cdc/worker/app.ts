@@ -15,6 +15,8 @@ const syncBody = z.object({
   timeoutMs: z.number().int().min(1).max(300_000).default(10_000),
 });
 
+const extractBody = z.object({ force: z.boolean().default(false) });
+
 const reconcileBody = z.object({ limit: z.number().int().min(0).max(10_000).default(20) });
 
 const guardBody = z.object({ armed: z.boolean(), graceMs: z.number().int().min(0).max(600_000).default(0) });
@@ -43,7 +45,8 @@ export function createWorkerApp(
     res.json(await worker.view(String(req.params.name)).catch(toHttp));
   });
   router.post('/contexts/:context/extract', async (req, res) => {
-    res.json(await worker.extract(String(req.params.context)).catch(toHttp));
+    const body = validate(extractBody, req.body ?? {});
+    res.json(await worker.extract(String(req.params.context), { force: body.force }).catch(toHttp));
   });
   router.post('/contexts/:context/reverse', async (req, res) => {
     res.json(await worker.startReverse(String(req.params.context)).catch(toHttp));

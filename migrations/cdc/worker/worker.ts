@@ -10,6 +10,7 @@ import { assignDisjointIdRange, IdRangeError } from '../ids';
 import { readSinkOffsets } from '../offsets/sink-offsets';
 import { guardedTables, pipelinesFor, type Direction, type PipelineDefinition } from '../pipeline/definition';
 import { CdcSink, type SinkState, type SinkStatus } from '../sink';
+import { BulkLoadRefusedError } from '../snapshot/bulk-load';
 import { CdcSource, HEARTBEAT_PREFIX, type SourceState } from '../source';
 import { parseLsn } from '../source/lsn';
 import type { PipelineRegistry } from './registry';
@@ -96,8 +97,11 @@ export class CdcWorker {
     }
   }
 
-  /** Extraction: disjoint id ranges, then the forward pipeline with its first snapshot. Idempotent. */
-  async extract(context: string): Promise<PipelineView> {
+  /**
+   * Extraction: disjoint id ranges, then the forward pipeline with its first snapshot. Idempotent. `force`: a bulk
+   * load truncates service tables that already hold rows instead of refusing.
+   */
+  async extract(context: string, options: { force?: boolean } = {}): Promise<PipelineView> {
     const { forward } = this.definitions(context);
     const ids = await assignDisjointIdRange(forward).catch((err: Error) => {
       throw err instanceof IdRangeError ? new WorkerError(`id ranges of ${context}: ${err.message}`) : err;
@@ -107,7 +111,7 @@ export class CdcWorker {
     // (also when a context rolled back to the monolith enters shadow again; canary opens them).
     await this.guard(context, true);
     await this.registry.setDesired(forward.name, context, 'forward', 'running');
-    await this.startPipeline(forward);
+    await this.startPipeline(forward, { truncateTarget: options.force === true });
     return this.view(forward.name);
   }
 
@@ -157,23 +161,25 @@ export class CdcWorker {
     await resetGuard(this.definitions(context).forward.target.databaseUrl, context);
   }
 
-  private startPipeline(definition: PipelineDefinition): Promise<void> {
+  private startPipeline(definition: PipelineDefinition, options: { truncateTarget?: boolean } = {}): Promise<void> {
     if (this.running.has(definition.name)) return Promise.resolve();
     const pending = this.starting.get(definition.name);
     if (pending) return pending;
     const start = (async () => {
       const logger = this.logger.child({ pipeline: definition.name });
-      // The sink first: it is ready to apply the snapshot as soon as the source emits it.
       const sink = new CdcSink({ definition, brokers: this.brokers, logger });
-      const source = new CdcSource({ definition, brokers: this.brokers, logger });
-      await sink.start();
+      const source = new CdcSource({ definition, brokers: this.brokers, logger, truncateTarget: options.truncateTarget });
+      // Listed while the snapshot runs, so its progress shows in the API and the CLI.
+      this.running.set(definition.name, { definition, source, sink });
       try {
-        await source.start();
+        await startHalves(definition, sink, source);
       } catch (err) {
+        this.running.delete(definition.name);
+        await source.stop().catch(() => undefined);
         await sink.stop().catch(() => undefined);
+        if (err instanceof BulkLoadRefusedError) throw new WorkerError(err.message);
         throw err;
       }
-      this.running.set(definition.name, { definition, source, sink });
       logger.info('pipeline running');
     })().finally(() => this.starting.delete(definition.name));
     this.starting.set(definition.name, start);
@@ -279,6 +285,23 @@ export class CdcWorker {
     this.running.clear();
     await this.messaging.disconnect();
   }
+}
+
+/**
+ * Events snapshot: the sink first, so it is in its group and applies the snapshot while the source still reads it. A
+ * bulk load sends the sink nothing until streaming starts, so both start at once and the consumer-group join (seconds
+ * on a busy broker) overlaps the load.
+ */
+export async function startHalves(definition: PipelineDefinition, sink: { start(): Promise<void> }, source: { start(): Promise<void> }): Promise<void> {
+  if (definition.snapshot !== 'bulk') {
+    await sink.start();
+    await source.start();
+    return;
+  }
+  const [s, t] = await Promise.allSettled([sink.start(), source.start()]);
+  // The source's refusal (a non-empty target) says more than the sink's failure it may have caused.
+  if (t.status === 'rejected') throw t.reason;
+  if (s.status === 'rejected') throw s.reason;
 }
 
 export function summarize(result: ReconcileResult): string {

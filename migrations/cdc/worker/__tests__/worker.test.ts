@@ -57,13 +57,25 @@ describeWithKafka('CDC worker: extraction, both directions, read-your-writes, re
 
   const count = async (pool: Pool, sql: string) => Number((await pool.query(sql)).rows[0].n);
 
-  it('extract: disjoint ids, snapshot applied, forward pipeline streaming', async () => {
-    const res = await post('/contexts/users/extract');
+  it('extract into a service table that holds rows: 409 naming the table, nothing started; a bad force is 400', async () => {
+    await s.query("INSERT INTO users (id, email, full_name) VALUES (900000, 'stale@example.com', 'Stale')");
+    const refused = await post('/contexts/users/extract');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'pipeline_refused', message: expect.stringMatching(/target table \S+\.public\.users is not empty.*--force/) });
+    expect((await get('/pipelines')).body.items).toEqual([]);
+    const bad = await request(server.url).post('/contexts/users/extract').set(auth).send({ force: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/force/);
+  });
+
+  it('extract with force: the stale rows are truncated, disjoint ids, snapshot loaded, forward pipeline streaming', async () => {
+    const res = await request(server.url).post('/contexts/users/extract').set(auth).send({ force: true });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ name: 'users-forward', context: 'users', direction: 'forward' });
     const sync = await post('/contexts/users/sync').send({ direction: 'forward', timeoutMs: 20_000 });
     expect(sync.body.caughtUp).toBe(true);
     expect(await count(s, 'SELECT count(*) AS n FROM users')).toBe(50);
+    expect(await count(s, "SELECT count(*) AS n FROM users WHERE email = 'stale@example.com'")).toBe(0);
     expect((await s.query("SELECT full_name FROM users WHERE email = 'seed7@example.com'")).rows[0].full_name).toBe('Seed 7');
     const list = await get('/pipelines');
     expect(list.body.items).toEqual([expect.objectContaining({ name: 'users-forward', state: 'streaming' })]);
