@@ -72,6 +72,15 @@ const shadow = z.object({
   noiseSampleRate: rate.default(0.05),
 });
 
+/**
+ * Traffic for the gates (`strangler load`, `strangler demo`): example requests by `"METHOD /path"` — a body for a
+ * write, anything (`{}`) for a read with a query string. Templates: `{{key table.column}}` (a real key from the
+ * monolith), `{{seq}}`, `{{run}}`, `{{uuid}}`, `{{now}}`.
+ */
+const load = z.object({
+  examples: z.record(z.string().regex(/^(GET|HEAD|POST|PUT|PATCH|DELETE) \/.*$/, 'must be "METHOD /path"'), z.unknown()).default({}),
+});
+
 const context = z.object({
   service: endpoint,
   routes: z.array(route).min(1, 'a context needs at least one route'),
@@ -80,6 +89,7 @@ const context = z.object({
   gates: gates.partial().optional(),
   autoRollback: autoRollback.partial().optional(),
   canarySteps: z.array(percent).optional(),
+  load: load.optional(),
 });
 
 export const planSchema = z.object({

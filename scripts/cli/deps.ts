@@ -5,6 +5,7 @@ import type { GateInputs, PipelineHealth } from '../../lib/stages/gates';
 import { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { CliError } from './errors';
 import { findStack, requestJson, type StackConnection } from './stack-client';
+import { readStackState } from '../stack/home';
 
 export interface FacadeContextStatus {
   name: string;
@@ -23,9 +24,14 @@ export interface CliDeps extends StageDeps {
   pipelines(): Promise<PipelineStatus[] | undefined>;
 }
 
-export function loadPlanOrFail(): Plan {
+/** `--plan`, else `STRANGLER_PLAN`, else the plan the running stack was started with, else the shop's. */
+export function planFileInUse(explicit?: string): string | undefined {
+  return explicit || process.env.STRANGLER_PLAN || (readStackState()?.plan as string | undefined) || undefined;
+}
+
+export function loadPlanOrFail(explicit?: string): Plan {
   try {
-    return loadPlan();
+    return loadPlan(planFileInUse(explicit));
   } catch (err) {
     throw new CliError((err as Error).message);
   }

@@ -2,7 +2,10 @@ import { isStage, type Stage } from '../../lib/plan';
 import { advance, GateRefusedError, label, moveStage, parseTarget, rollback, StageError, type MoveResult } from '../../lib/stages/controller';
 import { UnleashError } from '../../lib/unleash/admin-client';
 import { CliError } from '../cli/errors';
-import { cliDeps } from '../cli/deps';
+import { CdcUnavailableError } from '../../lib/stages/cdc-client';
+import { cliDeps, type CliDeps } from '../cli/deps';
+import { checkPlan } from '../plan/check';
+import { refusal } from './plan';
 import { contextOrFail } from './common';
 
 function print(result: MoveResult, json: boolean): void {
@@ -29,9 +32,20 @@ async function run(action: () => Promise<MoveResult>, json: boolean): Promise<vo
       if (json) process.stdout.write(`${JSON.stringify({ refused: true, context: err.context, to: err.target, gates: err.results }, null, 2)}\n`);
       throw new CliError(err.message, 2);
     }
-    if (err instanceof StageError || err instanceof UnleashError) throw new CliError(err.message);
+    if (err instanceof StageError || err instanceof UnleashError || err instanceof CdcUnavailableError) throw new CliError(err.message);
     throw err;
   }
+}
+
+/**
+ * A forward move first checks what it relies on (the context's service and databases, its tables and columns) and
+ * refuses with the failing checks; `--force` moves anyway.
+ */
+async function checkBeforeForward(deps: CliDeps, context: string, force: boolean): Promise<void> {
+  if (force) return;
+  const results = await checkPlan(deps.plan, { serverUrl: deps.conn.postgresUrl, context });
+  const refused = refusal(results, `refusing to move ${context}`);
+  if (refused) throw refused;
 }
 
 export async function stageCommand(context: string, stage: string, opts: { percent?: string; force?: boolean; json?: boolean }): Promise<void> {
@@ -46,12 +60,14 @@ export async function stageCommand(context: string, stage: string, opts: { perce
   }
   const deps = cliDeps();
   contextOrFail(deps.plan, context);
+  if (target.stage !== 'monolith') await checkBeforeForward(deps, context, Boolean(opts.force));
   await run(() => moveStage(deps, context, target, Boolean(opts.force)), Boolean(opts.json));
 }
 
 export async function advanceCommand(context: string, opts: { force?: boolean; json?: boolean }): Promise<void> {
   const deps = cliDeps();
   contextOrFail(deps.plan, context);
+  await checkBeforeForward(deps, context, Boolean(opts.force));
   await run(() => advance(deps, context, Boolean(opts.force)), Boolean(opts.json));
 }
 

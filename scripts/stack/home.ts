@@ -19,6 +19,9 @@ export interface StackState {
   startedAt: string;
   pid: number;
   components: { name: string; url: string; pid?: number }[];
+  /** The plan the stack runs (absolute path); the other commands read the same one. */
+  plan?: string;
+  contexts?: string[];
   [key: string]: unknown;
 }
 
