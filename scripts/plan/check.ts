@@ -145,6 +145,8 @@ export async function checkPlan(whole: Plan, options: CheckOptions = {}): Promis
   );
 
   const clients = new Map<string, Client>();
+  // A service table that several monolith tables map to (embeds) is checked once.
+  const seen = new Set<string>();
   try {
     for (const { side, problem } of sides(plan, options.serverUrl)) {
       const name = `database ${side.label}`;
@@ -172,7 +174,9 @@ export async function checkPlan(whole: Plan, options: CheckOptions = {}): Promis
       for (const [monolithTable, mapping] of Object.entries(ctx.tables)) {
         // Embed columns of a parent are filled by the sink from child rows, not from a monolith column.
         const embedded = new Set(Object.values(ctx.tables).filter((t) => t.embed && t.table === mapping.table).map((t) => t.embed!.column));
-        results.push(...(await tableChecks(ctxName, monolithTable, mapping, monolith, service, Boolean(options.apply), embedded)));
+        const found = await tableChecks(ctxName, monolithTable, mapping, monolith, service, Boolean(options.apply), embedded);
+        results.push(...found.filter((r) => !seen.has(r.name)));
+        for (const r of found) seen.add(r.name);
       }
     }
   } finally {
