@@ -8,6 +8,7 @@ import { reconcileCommand } from './commands/reconcile';
 import { demoCommand, type DemoFlags } from './commands/demo';
 import { up } from './commands/up';
 import { planCheckCommand } from './commands/plan';
+import { initCommand, type InitFlags } from './commands/init';
 
 /** The operator's verbs. Every error is one clear line and a non-zero exit. */
 export function buildProgram(): Command {
@@ -22,6 +23,15 @@ export function buildProgram(): Command {
     .option('--fresh', 'wipe .strangler/ (databases, broker data) before starting')
     .option('--plan <file>', 'your migration plan (or STRANGLER_PLAN): start Unleash, Kafka, the CDC worker and the facade only, after checking the plan')
     .action((opts: { fresh?: boolean; plan?: string }) => up(opts));
+
+  program
+    .command('init')
+    .description('draft a plan from the monolith\'s live schema: contexts from the foreign keys, coupling to break, routes from OpenAPI')
+    .requiredOption('--database <url>', 'the monolith\'s database (postgres:// URL; read only)')
+    .option('--openapi <file|url>', 'the monolith\'s OpenAPI document: routes are assigned to contexts, write examples drafted')
+    .option('--out <file>', 'write the draft here (default: stdout, the summary on stderr)')
+    .option('--monolith-url <url>', 'where the monolith answers HTTP (default http://127.0.0.1:3000)')
+    .action((opts: InitFlags) => initCommand(opts));
 
   const plan = program.command('plan').description('work with a migration plan');
   plan
