@@ -13,7 +13,7 @@ import { createCatalogService, createLendingService } from './services';
  *   node --import tsx examples/library/start.ts
  *
  * Databases: `LIBRARY_PG_URL` (a server with wal_level=logical; databases library, catalog and lending are created
- * there), else an embedded PostgreSQL on port `LIBRARY_PG_PORT` (5544) with its data in examples/library/.data.
+ * there), else an embedded PostgreSQL on port `LIBRARY_PG_PORT` (5544) with its data in .strangler/library/pg.
  * Ports: `LIBRARY_PORT` 4000, `CATALOG_PORT` 4101, `LENDING_PORT` 4102.
  */
 export interface RunningLibrary {
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   if (!serverUrl) {
     // The toolkit's embedded PostgreSQL helper, for convenience only: a team brings its own server.
     const { startEmbeddedPostgres } = await import('../../lib/db/embedded-postgres');
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(__dirname, '.data', 'pg'), port: port('LIBRARY_PG_PORT', 5544), persistent: true });
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(__dirname, '..', '..', '.strangler', 'library', 'pg'), port: port('LIBRARY_PG_PORT', 5544), persistent: true });
     serverUrl = pg.url;
     stopPostgres = () => pg.stop();
   }

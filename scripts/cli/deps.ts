@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { loadPlan, type Plan } from '../../lib/plan';
 import { HttpCdcClient, type PipelineStatus } from '../../lib/stages/cdc-client';
 import type { StageDeps } from '../../lib/stages/controller';
@@ -31,7 +32,10 @@ export function planFileInUse(explicit?: string): string | undefined {
 
 export function loadPlanOrFail(explicit?: string): Plan {
   try {
-    return loadPlan(planFileInUse(explicit));
+    // The running stack's plan values first, the caller's environment over them.
+    const state = readStackState();
+    const sameFile = !explicit || path.resolve(explicit) === state?.plan;
+    return loadPlan(planFileInUse(explicit), { ...(sameFile ? state?.planEnv : {}), ...process.env });
   } catch (err) {
     throw new CliError((err as Error).message);
   }

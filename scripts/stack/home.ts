@@ -21,13 +21,16 @@ export interface StackState {
   components: { name: string; url: string; pid?: number }[];
   /** The plan the stack runs (absolute path); the other commands read the same one. */
   plan?: string;
+  /** The values of the plan's `${VAR}`s at start (database URLs included: the file is the operator's own). */
+  planEnv?: Record<string, string>;
   contexts?: string[];
   [key: string]: unknown;
 }
 
 export function writeStackState(state: StackState, home = stackHome()): void {
   fs.mkdirSync(home, { recursive: true });
-  fs.writeFileSync(stackPaths(home).stateFile, JSON.stringify(state, null, 2));
+  // Tokens and the plan's database URLs are in it: the operator's eyes only.
+  fs.writeFileSync(stackPaths(home).stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
 }
 
 export function readStackState(home = stackHome()): StackState | undefined {

@@ -148,6 +148,7 @@ export class LocalStack {
         postgresUrl: pg.serverUrl,
         // The other commands read the same plan (unless STRANGLER_PLAN says otherwise).
         plan: planFile ?? DEFAULT_PLAN_PATH,
+        planEnv: planVariables(planFile ?? DEFAULT_PLAN_PATH),
         contexts: Object.keys(plan.contexts),
       };
       writeStackState(this.state, paths.home);
@@ -181,6 +182,15 @@ export class LocalStack {
     }
     fs.rmSync(this.paths.stateFile, { force: true });
   }
+}
+
+/**
+ * The values the plan's `${VAR}`s had when the stack started: the other commands (status, demo, load, in another
+ * terminal) read the plan with them, so they reach the same monolith and databases as the facade and the worker.
+ */
+function planVariables(file: string): Record<string, string> {
+  const names = new Set([...fs.readFileSync(file, 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]));
+  return Object.fromEntries([...names].filter((n) => process.env[n]).map((n) => [n, process.env[n] as string]));
 }
 
 function loadStackPlan(planFile: string | undefined): Plan {
