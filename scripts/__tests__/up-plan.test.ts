@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { Client } from 'pg';
 import path from 'node:path';
 import { freePort, isPortTaken } from '../../lib/net/ports';
 import { processAlive, runCli, tempStackHome } from '../../test/harness/cli';
@@ -44,6 +45,13 @@ describe('strangler up --plan (the sample library)', () => {
   });
   afterAll(async () => {
     await library?.stop();
+    // The toolkit's replication slots stay on the user's databases after it stops (README: what the toolkit adds).
+    for (const d of dbs ?? []) {
+      const c = new Client({ connectionString: d.url });
+      await c.connect();
+      await c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database() AND NOT active');
+      await c.end();
+    }
     await Promise.all((dbs ?? []).map((d) => d.drop()));
   });
 

@@ -181,6 +181,11 @@ async function walk(deps: CliDeps, context: string, tools: WalkTools, minCompare
     return { ok: s.shadow.compared >= minCompared && s.shadow.diffRate <= maxDiffRate, detail: `${s.shadow.compared} compared, diff rate ${(s.shadow.diffRate * 100).toFixed(1)}%` };
   });
   await step('advance', () => advance(deps, context));
+  // Each canary step is gated on the shadow numbers again; like an operator, wait until they hold.
+  await waitFor(`canary: diff rate ≤ ${(maxDiffRate * 100).toFixed(1)}%`, 180_000, async () => {
+    const s = await ctxStatus();
+    return { ok: s.shadow.diffRate <= maxDiffRate, detail: `${s.shadow.compared} compared, diff rate ${(s.shadow.diffRate * 100).toFixed(1)}%` };
+  });
   await step('advance', () => advance(deps, context));
   await waitFor(`canary: ${minRequests} requests served by the service`, 180_000, async () => {
     const s = await ctxStatus();
