@@ -10,6 +10,8 @@ import { LatencyHistogram } from '../load/latency';
 import { startLoad } from '../load/runner';
 import { OpenLoopScheduler } from '../load/scheduler';
 import type { LoadSummary } from '../load/stats';
+import { planTargets, Workload } from '../load/workload';
+import { loadPlan } from '../../lib/plan';
 
 jest.setTimeout(120_000);
 
@@ -213,6 +215,34 @@ describe('strangler load against a running facade, Unleash, monolith and users s
 });
 
 describe('load building blocks', () => {
+  it('takes reads from the plan\'s routes with keys from the table a parameter names, and writes only from examples', () => {
+    const plan = loadPlan('examples/library/plan.yaml', {});
+    const tables = ['books', 'genres', 'book_tags', 'members', 'loans'].map((name) => ({ name, primaryKey: ['id'] }));
+    const { targets, skipped } = planTargets(plan, ['lending'], tables);
+    expect(targets.map((t) => `${t.route} ${t.write ? 'write' : 'read'}`)).toEqual([
+      'POST /api/members write',
+      'GET /api/members/:id read',
+      'GET /api/members/:id/loans read',
+      'POST /api/loans write',
+      'GET /api/loans/:id read',
+    ]);
+    expect(targets.find((t) => t.route === 'GET /api/members/:id/loans')?.params).toEqual({ id: { table: 'members', column: 'id' } });
+    expect(skipped).toEqual(['POST /api/loans/:id/return: a write needs an example body under contexts.lending.load.examples']);
+
+    const w = new Workload('run1', targets, 3, () => 0);
+    // Without keys only the creates can go; a create's id feeds the reads.
+    expect(w.runnable.map((t) => t.route)).toEqual(['POST /api/members']);
+    const create = w.next(true)!;
+    expect(create.body).toEqual({ fullName: 'Load Member 1', email: 'load-run1-1@library.test' });
+    w.observe(create, 201, { id: 'm-1' });
+    w.addKeys({ table: 'books', column: 'id' }, ['b-1']);
+    const loan = w.build(targets.find((t) => t.route === 'POST /api/loans')!);
+    expect(loan.body).toEqual({ bookId: 'b-1', memberId: 'm-1' });
+    expect(w.build(targets.find((t) => t.route === 'GET /api/members/:id/loans')!).path).toBe('/api/members/m-1/loans');
+    // Paused writes: reads only.
+    for (let i = 0; i < 20; i++) expect(w.next(false)!.write).toBe(false);
+  });
+
   it('the open loop drops due requests at the in-flight cap instead of waiting for answers', async () => {
     const release: (() => void)[] = [];
     const scheduler = new OpenLoopScheduler({ rps: 100, durationMs: 300, maxInFlight: 2, fire: () => new Promise<void>((r) => release.push(r)) });
