@@ -82,7 +82,8 @@ describe('strangler up --plan (the sample library)', () => {
     expect((await check.exited()).code).toBe(0);
     expect(check.output()).toContain('applied: ALTER TABLE "books" REPLICA IDENTITY FULL');
 
-    const run = runCli(['up', '--plan', PLAN], env);
+    // A busy CI machine lags the forward pipeline past the facade's default 500 ms re-ask of a differing read.
+    const run = runCli(['up', '--plan', PLAN], { ...env, SHADOW_READ_DELAY_MS: '3000' });
     try {
       await run.waitFor('strangler stack is up', 240_000);
       const out = run.output();
