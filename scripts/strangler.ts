@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli/errors';
 import type { DiffsFlags } from './commands/diffs';
 import type { LoadFlags } from './commands/load';
+import type { DemoFlags } from './commands/demo';
+import type { InitFlags } from './commands/init';
 
 // Each command's module is loaded when it runs: between them they pull in pg, kafkajs, Unleash's client and the
 // whole stack, which `--help` or `status` never need (start-up time is what a user feels at every step).
@@ -16,9 +18,28 @@ export function buildProgram(): Command {
 
   program
     .command('up')
-    .description('run the whole local stack in the foreground (Ctrl-C stops it)')
+    .description('run the whole local stack in the foreground (Ctrl-C stops it); with a plan, only the toolkit in front of your monolith')
     .option('--fresh', 'wipe .strangler/ (databases, broker data) before starting')
-    .action((opts: { fresh?: boolean }) => import('./commands/up').then((m) => m.up(opts)));
+    .option('--plan <file>', 'your migration plan (or STRANGLER_PLAN): start Unleash, Kafka, the CDC worker and the facade only, after checking the plan')
+    .action((opts: { fresh?: boolean; plan?: string }) => import('./commands/up').then((m) => m.up(opts)));
+
+  program
+    .command('init')
+    .description('draft a plan from the monolith\'s live schema: contexts from the foreign keys, coupling to break, routes from OpenAPI')
+    .requiredOption('--database <url>', 'the monolith\'s database (postgres:// URL; read only)')
+    .option('--openapi <file|url>', 'the monolith\'s OpenAPI document: routes are assigned to contexts, write examples drafted')
+    .option('--out <file>', 'write the draft here (default: stdout, the summary on stderr)')
+    .option('--monolith-url <url>', 'where the monolith answers HTTP (default http://127.0.0.1:3000)')
+    .action((opts: InitFlags) => import('./commands/init').then((m) => m.initCommand(opts)));
+
+  const plan = program.command('plan').description('work with a migration plan');
+  plan
+    .command('check')
+    .description('one line per check: URLs answer, databases reachable and fit for CDC, tables and mapped columns, GET routes')
+    .option('--plan <file>', 'the plan (default: STRANGLER_PLAN, the running stack\'s, or the shop\'s)')
+    .option('--apply', 'make the changes the remedies name in your databases (REPLICA IDENTITY FULL)')
+    .option('--json', 'machine-readable output')
+    .action((opts: { plan?: string; apply?: boolean; json?: boolean }) => import('./commands/plan').then((m) => m.planCheckCommand(opts)));
 
   program
     .command('status')
@@ -87,19 +108,25 @@ export function buildProgram(): Command {
 
   program
     .command('load')
-    .description('mixed reads and writes through the facade at a fixed rate, then requests per upstream, latency and errors')
+    .description('the plan\'s routes through the facade at a fixed rate (reads with real keys, writes from the plan\'s examples), then requests per upstream, latency and errors')
+    .option('--context <name>', 'only this context\'s routes (default: every context of the plan)')
     .option('--rps <n>', 'requests per second, 1–5000 (default 20)')
     .option('--duration <s>', 'seconds, 1–3600 (default 30)')
-    .option('--users <n>', 'users created for the run and acted as, 1–10000 (default 20)')
+    .option('--users <n>', 'sticky users the requests act as (x-user-id), 1–10000 (default 20)')
+    .option('--header <header>', 'add "Name: value" to every request (repeatable), e.g. the app\'s credentials', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--token <token>', 'Authorization for every request: "Bearer <token>", or as given when it names a scheme ("Token abc")')
     .option('--json', 'machine-readable summary (no progress line)')
     .action((opts: LoadFlags) => import('./commands/load').then((m) => m.loadCommand(opts)));
 
   program
     .command('demo')
     .description('the workshop smoke test: walk a context through every stage under load, with gates, a forced rollback and reconcile')
-    .option('--context <name>', 'the context to walk (default users)')
+    .option('--context <name>', 'the context to walk (needed when the plan has more than one)')
     .option('--rps <n>', 'background load, requests per second (default 30)')
-    .action((opts: { context?: string; rps?: string }) => import('./commands/demo').then((m) => m.demoCommand(opts)));
+    .option('--yes', 'reset the context even if the demo did not put it in its stage (rollback to monolith, shadow counts cleared)')
+    .option('--header <header>', 'add "Name: value" to every request (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--token <token>', 'Authorization for every request: "Bearer <token>", or as given when it names a scheme')
+    .action((opts: DemoFlags) => import('./commands/demo').then((m) => m.demoCommand(opts)));
 
   return program;
 }

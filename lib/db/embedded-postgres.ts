@@ -19,6 +19,8 @@ export interface EmbeddedPostgresOptions {
   persistent: boolean;
   /** Trade durability for speed: tests only. */
   unsafeFast?: boolean;
+  /** Server settings over the defaults (`wal_level: 'replica'` to test a server unfit for CDC). */
+  settings?: Record<string, string>;
   onLog?: (line: string) => void;
 }
 
@@ -133,6 +135,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     '-c', 'unix_socket_directories=',
   ];
   if (options.unsafeFast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  for (const [k, v] of Object.entries(options.settings ?? {})) flags.push('-c', `${k}=${v}`);
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,

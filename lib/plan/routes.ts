@@ -29,7 +29,7 @@ export class RoutePatternError extends Error {
 
 export function parseRoutePattern(source: string): RoutePattern {
   const m = /^\s*(\S+)\s+(\/\S*)\s*$/.exec(source);
-  if (!m) throw new RoutePatternError(source, 'expected "METHOD /path", e.g. "GET /api/users/:id" or "* /api/users"');
+  if (!m) throw new RoutePatternError(source, 'expected "METHOD /path", e.g. "GET /api/items/:id" or "* /api/items"');
   const method = m[1].toUpperCase();
   if (!METHODS.has(method)) throw new RoutePatternError(source, `unknown method ${m[1]}`);
   const path = m[2].length > 1 ? m[2].replace(/\/+$/, '') : m[2];

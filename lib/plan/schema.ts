@@ -109,6 +109,15 @@ const cdcOptions = closed(cdcOptionsShape);
 /** Options for both of a context's pipelines, with per-direction overrides. */
 const cdc = closed({ ...cdcOptionsShape, forward: cdcOptions.optional(), reverse: cdcOptions.optional() });
 
+/**
+ * Traffic for the gates (`strangler load`, `strangler demo`): example requests by `"METHOD /path"` — a body for a
+ * write, anything (`{}`) for a read with a query string. Templates: `{{key table.column}}` (a real key from the
+ * monolith), `{{seq}}`, `{{run}}`, `{{uuid}}`, `{{now}}`.
+ */
+const load = closed({
+  examples: z.record(z.string().regex(/^(GET|HEAD|POST|PUT|PATCH|DELETE) \/.*$/, 'must be "METHOD /path"'), z.unknown()).default({}),
+});
+
 const context = closed({
   service: endpoint,
   routes: z.array(route).min(1, 'a context needs at least one route'),
@@ -120,6 +129,7 @@ const context = closed({
   cdc: cdc.optional(),
   /** The forward pipeline's initial load: `bulk` (COPY into the service) or `events` (`r` events through Kafka). */
   snapshot: z.enum(['bulk', 'events']).default('bulk'),
+  load: load.optional(),
 });
 
 /**

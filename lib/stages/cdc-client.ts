@@ -56,9 +56,19 @@ export class HttpCdcClient implements CdcClient {
     } catch (err) {
       throw new CdcUnreachableError(`CDC worker at ${this.baseUrl} unreachable: ${(err as Error).message}`);
     }
-    const json = (await res.json().catch(() => undefined)) as T & { error?: { message?: string } };
-    if (!res.ok) throw new CdcUnavailableError(`CDC worker: ${json?.error?.message ?? `HTTP ${res.status}`}`);
-    return json;
+    const text = await res.text().catch(() => '');
+    let json: (T & { error?: { code?: string; message?: string } }) | undefined;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      // The worker's own message carries the cause (wal_level, a missing table…); a proxy's page is shown as sent.
+      const cause = json?.error?.message ?? (text.trim().slice(0, 300) || 'no body');
+      throw new CdcUnavailableError(`CDC worker refused ${method} ${path} (${res.status}${json?.error?.code ? ` ${json.error.code}` : ''}): ${cause}`);
+    }
+    return json as T;
   }
 
   async pipelines(): Promise<PipelineStatus[]> {

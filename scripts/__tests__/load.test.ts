@@ -10,6 +10,8 @@ import { LatencyHistogram } from '../load/latency';
 import { startLoad } from '../load/runner';
 import { OpenLoopScheduler } from '../load/scheduler';
 import type { LoadSummary } from '../load/stats';
+import { planTargets, Workload } from '../load/workload';
+import { loadPlan } from '../../lib/plan';
 
 jest.setTimeout(120_000);
 
@@ -28,7 +30,13 @@ describe('strangler load against a running facade, Unleash, monolith and users s
     [unleash, monolith, users] = await Promise.all([startTestUnleash(), startTestMonolith(), startTestUsersService()]);
     admin = new UnleashAdminClient({ url: unleash.url, adminToken: unleash.adminToken });
     facade = await startTestFacade({ plan: testPlan({ monolith: monolith.server.url, users: users.server.url }), unleash });
+    // Real keys for the reads: a few users in the monolith before any run.
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${monolith.server.url}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `seed-${i}@example.test`, name: `Seed ${i}` }) });
+      expect(res.status).toBe(201);
+    }
     env = {
+      MONOLITH_DATABASE: monolith.db.url,
       STRANGLER_HOME: tempStackHome(),
       STRANGLER_FACADE_URL: facade.url,
       STRANGLER_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
@@ -40,6 +48,11 @@ describe('strangler load against a running facade, Unleash, monolith and users s
     await facade?.destroy();
     await Promise.all([unleash?.stop(), monolith?.stop(), users?.stop()]);
   });
+
+  const shop = () => {
+    const plan = testPlan({ monolith: monolith.server.url, users: users.server.url });
+    return { facadeUrl: facade.url, plan, contexts: Object.keys(plan.contexts), monolithDatabaseUrl: monolith.db.url };
+  };
 
   async function cli(args: string[], extraEnv: Record<string, string> = {}) {
     const run = runCli(args, { ...env, ...extraEnv });
@@ -70,8 +83,10 @@ describe('strangler load against a running facade, Unleash, monolith and users s
   it('--json: mixed traffic through the facade lands on the monolith, and the counts add up', async () => {
     const s = await loadJson();
     expectConsistent(s);
-    expect(s.target).toEqual({ rps: 50, durationSec: 3, users: 5 });
-    expect(s.users).toEqual({ created: 5, failed: 0 });
+    expect(s.target).toEqual({ rps: 50, durationSec: 3, actors: 5, contexts: ['notifications', 'payments', 'users', 'orders'] });
+    // Reads take real ids from the monolith's tables (and from the rows the run creates).
+    expect(s.keys['users.id']).toBeGreaterThanOrEqual(5);
+    expect(s.skipped).toEqual(['POST /api/orders/:id/cancel: a write needs an example body under contexts.orders.load.examples']);
     expect(Object.keys(s.byUpstream)).toEqual(['monolith']);
     expect(s.errors).toMatchObject({ total: 0, top: [] });
     expect(s.fallbacks).toBe(0);
@@ -100,7 +115,8 @@ describe('strangler load against a running facade, Unleash, monolith and users s
     const { code, out } = await cli(['load', '--rps', '20', '--duration', '1', '--users', '2']);
     expect(code).toBe(0);
     expect(out).not.toContain('\r');
-    expect(out).toMatch(/^load through http:\/\/127\.0\.0\.1:\d+: target 20 rps for 1 s, 2 users created\n/);
+    expect(out).toMatch(/^load through http:\/\/127\.0\.0\.1:\d+ on notifications, payments, users, orders: target 20 rps for 1 s, as 2 sticky users\n/);
+    expect(out).toMatch(/\nkeys: .*users\.id \d+/);
     expect(out).toMatch(/\nupstream +requests +share\n/);
     expect(out).toMatch(/\nmonolith +\d+ +100\.0%\n/);
     expect(out).toMatch(/\nlatency {2}p50 [\d.]+ ms {2}p95 [\d.]+ ms {2}p99 [\d.]+ ms {2}max [\d.]+ ms\n/);
@@ -130,13 +146,27 @@ describe('strangler load against a running facade, Unleash, monolith and users s
     const { code, out } = await cli(['load', '--help']);
     expect(code).toBe(0);
     expect(out).toMatch(/Usage: strangler load/);
-    for (const flag of ['--rps', '--duration', '--users', '--json']) expect(out).toContain(flag);
+    for (const flag of ['--context', '--rps', '--duration', '--users', '--header', '--token', '--json']) expect(out).toContain(flag);
+  });
+
+  it('--context takes only that context\'s routes from the plan', async () => {
+    const { code, out } = await cli(['load', '--context', 'users', '--rps', '40', '--duration', '2', '--json']);
+    expect(code).toBe(0);
+    const s = JSON.parse(out) as LoadSummary;
+    expect(s.target.contexts).toEqual(['users']);
+    expect(Object.keys(s.byRoute).every((r) => / \/api\/users(\/:id)?$/.test(r))).toBe(true);
+    expect(s.errors.total).toBe(0);
+  });
+
+  it('refuses an unknown context and a malformed --header in one line', async () => {
+    expect(await cli(['load', '--context', 'nope'])).toEqual({ code: 1, out: 'strangler: unknown context "nope"; the plan has: notifications, payments, users, orders\n' });
+    expect(await cli(['load', '--header', 'no-colon'])).toEqual({ code: 1, out: 'strangler: --header must look like "Name: value", got "no-colon"\n' });
   });
 
   it('the runner runs until aborted, sends only reads while writes are paused, and stops sending once aborted', async () => {
     const controller = new AbortController();
     const ticks: number[] = [];
-    const run = startLoad({ facadeUrl: facade.url, rps: 40, users: 3, signal: controller.signal, onTick: (p) => ticks.push(p.sent) });
+    const run = startLoad({ ...shop(), rps: 40, actors: 3, signal: controller.signal, onTick: (p) => ticks.push(p.sent) });
     await run.pauseWrites();
     expect(run.writesPaused).toBe(true);
     await eventually(() => expect(run.progress().completed).toBeGreaterThanOrEqual(50), 30_000);
@@ -144,7 +174,7 @@ describe('strangler load against a running facade, Unleash, monolith and users s
     const s = await run.done;
     expectConsistent(s);
     expect(s.target.durationSec).toBeNull();
-    expect(s.users.created).toBe(3);
+    expect(s.target.actors).toBe(3);
     for (const route of WRITE_ROUTES) expect(s.byRoute[route]).toBeUndefined();
     expect(ticks.length).toBeGreaterThan(0);
     // Nothing is sent after the run ended.
@@ -156,7 +186,7 @@ describe('strangler load against a running facade, Unleash, monolith and users s
 
   it('the runner sends writes again after resumeWrites', async () => {
     const controller = new AbortController();
-    const run = startLoad({ facadeUrl: facade.url, rps: 50, users: 2, signal: controller.signal });
+    const run = startLoad({ ...shop(), rps: 50, actors: 2, signal: controller.signal });
     await run.pauseWrites();
     run.resumeWrites();
     await eventually(() => expect(run.progress().completed).toBeGreaterThanOrEqual(60), 30_000);
@@ -167,7 +197,7 @@ describe('strangler load against a running facade, Unleash, monolith and users s
 
   it('pauseWrites resolves once no write is in flight, and from then on the shop\'s data stays still while reads go on', async () => {
     const controller = new AbortController();
-    const run = startLoad({ facadeUrl: facade.url, rps: 50, users: 3, signal: controller.signal });
+    const run = startLoad({ ...shop(), rps: 50, actors: 3, signal: controller.signal });
     const snapshot = async () =>
       (await monolith.sequelize.query('SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM orders) AS orders, (SELECT max(updated_at) FROM users) AS touched', { plain: true })) as Record<string, unknown>;
     try {
@@ -185,6 +215,34 @@ describe('strangler load against a running facade, Unleash, monolith and users s
 });
 
 describe('load building blocks', () => {
+  it('takes reads from the plan\'s routes with keys from the table a parameter names, and writes only from examples', () => {
+    const plan = loadPlan('examples/library/plan.yaml', {});
+    const tables = ['books', 'genres', 'book_tags', 'members', 'loans'].map((name) => ({ name, primaryKey: ['id'] }));
+    const { targets, skipped } = planTargets(plan, ['lending'], tables);
+    expect(targets.map((t) => `${t.route} ${t.write ? 'write' : 'read'}`)).toEqual([
+      'POST /api/members write',
+      'GET /api/members/:id read',
+      'GET /api/members/:id/loans read',
+      'POST /api/loans write',
+      'GET /api/loans/:id read',
+    ]);
+    expect(targets.find((t) => t.route === 'GET /api/members/:id/loans')?.params).toEqual({ id: { table: 'members', column: 'id' } });
+    expect(skipped).toEqual(['POST /api/loans/:id/return: a write needs an example body under contexts.lending.load.examples']);
+
+    const w = new Workload('run1', targets, 3, () => 0);
+    // Without keys only the creates can go; a create's id feeds the reads.
+    expect(w.runnable.map((t) => t.route)).toEqual(['POST /api/members']);
+    const create = w.next(true)!;
+    expect(create.body).toEqual({ fullName: 'Load Member 1', email: 'load-run1-1@library.test' });
+    w.observe(create, 201, { id: 'm-1' });
+    w.addKeys({ table: 'books', column: 'id' }, ['b-1']);
+    const loan = w.build(targets.find((t) => t.route === 'POST /api/loans')!);
+    expect(loan.body).toEqual({ bookId: 'b-1', memberId: 'm-1' });
+    expect(w.build(targets.find((t) => t.route === 'GET /api/members/:id/loans')!).path).toBe('/api/members/m-1/loans');
+    // Paused writes: reads only.
+    for (let i = 0; i < 20; i++) expect(w.next(false)!.write).toBe(false);
+  });
+
   it('the open loop drops due requests at the in-flight cap instead of waiting for answers', async () => {
     const release: (() => void)[] = [];
     const scheduler = new OpenLoopScheduler({ rps: 100, durationMs: 300, maxInFlight: 2, fire: () => new Promise<void>((r) => release.push(r)) });

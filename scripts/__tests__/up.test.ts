@@ -43,7 +43,7 @@ describe('strangler up and strangler demo', () => {
       }
 
       // The workshop's smoke test against this very stack: every stage under load, gates, rollback, reconcile.
-      const demo = runCli(['demo'], { STRANGLER_HOME: home });
+      const demo = runCli(['demo', '--context', 'users'], { STRANGLER_HOME: home });
       const demoExit = await demo.exited();
       if (demoExit.code !== 0) throw new Error(`strangler demo failed:\n${demo.output()}`);
       expect(demo.output()).toContain('demo passed');

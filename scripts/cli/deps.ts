@@ -1,11 +1,13 @@
 import type { ContextStatus, PipelineStatus, StatusResponse } from '../../control/contracts';
 import { PgControlStore } from '../../control/history/control-store';
 import { StageService } from '../../control/stages/stage-service';
+import path from 'node:path';
 import { loadPlan, type Plan } from '../../lib/plan';
 import { HttpCdcClient } from '../../lib/stages/cdc-client';
 import { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { CliError } from './errors';
 import { findStack, requestJson, type StackConnection } from './stack-client';
+import { readStackState } from '../stack/home';
 
 export interface CliDeps {
   conn: StackConnection;
@@ -22,9 +24,17 @@ export interface CliDeps {
   close(): Promise<void>;
 }
 
-export function loadPlanOrFail(): Plan {
+/** `--plan`, else `STRANGLER_PLAN`, else the plan the running stack was started with, else the shop's. */
+export function planFileInUse(explicit?: string): string | undefined {
+  return explicit || process.env.STRANGLER_PLAN || (readStackState()?.plan as string | undefined) || undefined;
+}
+
+export function loadPlanOrFail(explicit?: string): Plan {
   try {
-    return loadPlan();
+    // The running stack's plan values first, the caller's environment over them.
+    const state = readStackState();
+    const sameFile = !explicit || path.resolve(explicit) === state?.plan;
+    return loadPlan(planFileInUse(explicit), { ...(sameFile ? state?.planEnv : {}), ...process.env });
   } catch (err) {
     throw new CliError((err as Error).message);
   }

@@ -2,10 +2,14 @@ import type { MoveResult } from '../../control/contracts';
 import { StageBusyError } from '../../control/history/control-store';
 import { GateRefusedError, label, parseTarget, StageError, type StageService } from '../../control/stages/stage-service';
 import { isStage, type Stage } from '../../lib/plan';
+import { isForward, type StagePosition } from '../../lib/stages/stepper';
+import { readStage } from '../../lib/unleash/stage-flags';
 import { UnleashError } from '../../lib/unleash/admin-client';
-import { CdcUnavailableError } from '../../lib/stages/cdc-client';
 import { CliError } from '../cli/errors';
-import { cliDeps } from '../cli/deps';
+import { CdcUnavailableError } from '../../lib/stages/cdc-client';
+import { cliDeps, type CliDeps } from '../cli/deps';
+import { checkPlan } from '../plan/check';
+import { refusal } from './plan';
 import { contextOrFail } from './common';
 
 export interface MoveFlags {
@@ -27,10 +31,11 @@ function print(result: MoveResult, json: boolean): void {
 }
 
 /** Runs one move through the stage service, the only code that changes a stage; every refusal is one line. */
-async function run(context: string, action: (stages: StageService) => Promise<MoveResult>, json: boolean): Promise<void> {
+async function run(context: string, action: (stages: StageService) => Promise<MoveResult>, json: boolean, preflight?: (deps: CliDeps) => Promise<void>): Promise<void> {
   const deps = cliDeps();
   try {
     contextOrFail(deps.plan, context);
+    await preflight?.(deps);
     print(await action(await deps.stages()), json);
   } catch (err) {
     if (err instanceof GateRefusedError) {
@@ -44,6 +49,21 @@ async function run(context: string, action: (stages: StageService) => Promise<Mo
   }
 }
 
+/**
+ * A forward move first checks what it relies on (the context's service and databases, its tables and columns) and
+ * refuses with the failing checks; `--force` moves anyway. A rollback is never checked: it must never be blocked.
+ */
+async function checkBeforeForward(deps: CliDeps, context: string, target: StagePosition | 'next', force: boolean): Promise<void> {
+  if (force) return;
+  if (target !== 'next') {
+    const current = await readStage(deps.unleash, context);
+    if (!isForward(current, target)) return;
+  }
+  const results = await checkPlan(deps.plan, { serverUrl: deps.conn.postgresUrl, context });
+  const refused = refusal(results, `refusing to move ${context}`);
+  if (refused) throw refused;
+}
+
 export async function stageCommand(context: string, stage: string, opts: MoveFlags & { percent?: string }): Promise<void> {
   if (!isStage(stage)) throw new CliError(`unknown stage ${JSON.stringify(stage)}: use monolith, shadow, canary, cutover or retired`);
   const percent = opts.percent === undefined ? undefined : Number(opts.percent);
@@ -54,11 +74,11 @@ export async function stageCommand(context: string, stage: string, opts: MoveFla
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  await run(context, (s) => s.move(context, target, { actor: 'cli', force: Boolean(opts.force), reason: opts.reason }), Boolean(opts.json));
+  await run(context, (s) => s.move(context, target, { actor: 'cli', force: Boolean(opts.force), reason: opts.reason }), Boolean(opts.json), (deps) => checkBeforeForward(deps, context, target, Boolean(opts.force)));
 }
 
 export async function advanceCommand(context: string, opts: MoveFlags): Promise<void> {
-  await run(context, (s) => s.advance(context, { actor: 'cli', force: Boolean(opts.force), reason: opts.reason }), Boolean(opts.json));
+  await run(context, (s) => s.advance(context, { actor: 'cli', force: Boolean(opts.force), reason: opts.reason }), Boolean(opts.json), (deps) => checkBeforeForward(deps, context, 'next', Boolean(opts.force)));
 }
 
 export async function rollbackCommand(context: string, opts: Omit<MoveFlags, 'force'>): Promise<void> {

@@ -5,15 +5,18 @@ import { formatTable } from '../cli/output';
 
 export interface UpOptions {
   fresh?: boolean;
+  plan?: string;
 }
 
 /**
- * `strangler up`: the whole local stack in the foreground. Ctrl-C stops it in reverse order; a failure at start
+ * `strangler up`: the whole local stack in the foreground (the shop demo), or with a plan only the toolkit's parts
+ * in front of the plan's monolith and services. Ctrl-C stops it in reverse order; a failure at start
  * stops what had started and exits non-zero with one line saying why.
  */
 export async function up(options: UpOptions): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  const stack = new LocalStack({ fresh: options.fresh, log, onComponentEvent: report });
+  const planFile = options.plan || process.env.STRANGLER_PLAN || undefined;
+  const stack = new LocalStack({ fresh: options.fresh, planFile, log, onComponentEvent: report });
   let stopping: Promise<void> | undefined;
   const onSignal = () => {
     process.stdout.write('\n');
@@ -38,7 +41,8 @@ export async function up(options: UpOptions): Promise<void> {
   log(`admin token       ${state.adminToken}`);
   log(`Unleash UI        ${(state.unleash as { url: string }).url}   login admin / unleash4all`);
   log('');
-  log('In another terminal: npx strangler status   |   npx strangler demo');
+  if (planFile) log(`plan              ${planFile} (flags made for: ${(state.contexts ?? []).join(', ')})`);
+  log(`In another terminal: npx strangler status   |   npx strangler demo --context ${state.contexts?.[0] ?? '<context>'}`);
   log('Ctrl-C stops everything.');
 }
 

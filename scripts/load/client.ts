@@ -10,7 +10,10 @@ export interface RequestSpec {
   method: string;
   path: string;
   body?: unknown;
-  userId?: number;
+  /** Sent as `x-user-id`: the sticky user. */
+  actor?: string;
+  /** The app's own credentials (`--header`, `--token`). */
+  headers?: Record<string, string>;
   requestId: string;
 }
 
@@ -61,8 +64,8 @@ export class FacadeClient {
 
   send(spec: RequestSpec): Promise<Outcome> {
     const payload = spec.body !== undefined ? Buffer.from(JSON.stringify(spec.body)) : undefined;
-    const headers: http.OutgoingHttpHeaders = { 'x-request-id': spec.requestId, accept: 'application/json' };
-    if (spec.userId !== undefined) headers['x-user-id'] = String(spec.userId);
+    const headers: http.OutgoingHttpHeaders = { 'x-request-id': spec.requestId, accept: 'application/json', ...spec.headers };
+    if (spec.actor !== undefined) headers['x-user-id'] = spec.actor;
     if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = payload.length;

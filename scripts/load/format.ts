@@ -22,7 +22,9 @@ export function progressLine(p: LoadProgress): string {
 export function formatSummary(s: LoadSummary, facadeUrl: string): string {
   const lines: string[] = [];
   const duration = s.target.durationSec === null ? '' : ` for ${s.target.durationSec} s`;
-  lines.push(`load through ${facadeUrl}: target ${s.target.rps} rps${duration}, ${s.users.created} users created${s.users.failed ? ` (${s.users.failed} failed)` : ''}`);
+  lines.push(`load through ${facadeUrl} on ${s.target.contexts.join(', ')}: target ${s.target.rps} rps${duration}, as ${s.target.actors} sticky users`);
+  lines.push(`keys: ${Object.entries(s.keys).map(([k, n]) => `${k} ${n}`).join(', ') || 'none needed'}`);
+  for (const why of s.skipped) lines.push(`not sent: ${why}`);
   lines.push(`${s.requests} requests in ${s.elapsedSec.toFixed(1)} s = ${s.achievedRps.toFixed(1)} rps achieved${s.dropped ? `, ${s.dropped} dropped at the in-flight cap` : ''}`);
   lines.push('');
   lines.push(formatTable(['upstream', 'requests', 'share'], Object.entries(s.byUpstream).map(([k, n]) => [k, String(n), share(n, s.requests)])).trimEnd());

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { FacadeClient } from './client';
 import { OpenLoopScheduler } from './scheduler';
 import { LoadStats, type LoadSummary } from './stats';
-import { Workload, type PlannedRequest } from './workload';
+import { MonolithKeys } from './keys';
+import { planTargets, Workload, type PlannedRequest } from './workload';
+import type { Plan } from '../../lib/plan';
 
 export interface LoadOptions {
   /** Where the traffic goes: the facade, never an upstream directly. */
@@ -10,8 +12,15 @@ export interface LoadOptions {
   rps: number;
   /** Omitted: run until `signal` aborts (how `strangler demo` runs load in the background). */
   durationSec?: number;
-  /** Load users created through the facade before the run. */
-  users: number;
+  /** The plan and the contexts whose routes the run sends. */
+  plan: Plan;
+  contexts: string[];
+  /** The monolith's database, where reads' keys are sampled from. */
+  monolithDatabaseUrl: string;
+  /** Sticky users the requests act as (`x-user-id`, unless `headers` carry the app's own credentials). */
+  actors: number;
+  /** Sent with every request (`--header`, `--token`). */
+  headers?: Record<string, string>;
   /** Stops scheduling early; requests already sent still finish and are counted. */
   signal?: AbortSignal;
   /** About once a second while requests are scheduled. */
@@ -37,6 +46,10 @@ export interface LoadProgress {
 
 export interface LoadRun {
   readonly done: Promise<LoadSummary>;
+  /** Resolves once keys are sampled and requests go out; rejects (like `done`) when the run cannot start. */
+  readonly started: Promise<void>;
+  /** What the run sends, with its key pools (for a caller that wants to make one of its requests itself). */
+  workload(): Workload;
   /** Later requests are reads only; resolves once no write is in flight any more. */
   pauseWrites(): Promise<void>;
   resumeWrites(): void;
@@ -46,10 +59,8 @@ export interface LoadRun {
 
 /** The facade did not answer at all before the run: nothing to measure. */
 export class FacadeUnreachableError extends Error {}
-/** Not a single load user could be created: the run would have no one to act as. */
+/** Nothing to send: no route of the contexts can be requested (no keys, no examples), or the keys cannot be read. */
 export class LoadSetupError extends Error {}
-
-const SETUP_CONCURRENCY = 16;
 
 /** Starts a run; the handle pauses and resumes writes while it goes, `done` gives the summary. */
 export function startLoad(options: LoadOptions): LoadRun {
@@ -57,7 +68,8 @@ export function startLoad(options: LoadOptions): LoadRun {
   const maxInFlight = options.maxInFlight ?? 256;
   const client = new FacadeClient(facadeUrl, { maxSockets: maxInFlight, timeoutMs: options.timeoutMs ?? 10_000 });
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const workload = new Workload(runId, options.random);
+  // Replaced once the monolith's tables are known (sampleKeys); until then there is nothing to send.
+  let workload = new Workload(runId, [], options.actors, options.random);
   const stats = new LoadStats();
   let scheduler: OpenLoopScheduler | undefined;
   let startedAt: number | undefined;
@@ -86,10 +98,11 @@ export function startLoad(options: LoadOptions): LoadRun {
   };
 
   const fire = async (): Promise<void> => {
-    const request: PlannedRequest = workload.next(!writesPaused);
+    const request: PlannedRequest | undefined = workload.next(!writesPaused);
+    if (!request) return;
     if (request.write) writesInFlight += 1;
     try {
-      const outcome = await client.send({ ...request, requestId: requestId() });
+      const outcome = await client.send({ ...request, headers: options.headers, actor: options.headers ? undefined : request.actor, requestId: requestId() });
       workload.observe(request, outcome.status, outcome.body);
       stats.record(request.route, outcome);
     } finally {
@@ -101,29 +114,29 @@ export function startLoad(options: LoadOptions): LoadRun {
     }
   };
 
-  async function createUsers(): Promise<{ created: number; failed: number }> {
-    let next = 0;
-    let failed = 0;
-    let firstFailure = '';
-    const worker = async () => {
-      while (next < options.users && !options.signal?.aborted) {
-        next += 1;
-        const o = await client.send({ method: 'POST', path: '/api/users', body: workload.newUser(), requestId: requestId() });
-        const id = (o.body as { id?: unknown } | undefined)?.id;
-        if (o.status === 201 && typeof id === 'number') {
-          workload.addUser(id);
-        } else {
-          failed += 1;
-          const err = (o.body as { error?: { code?: string; message?: string } } | undefined)?.error;
-          firstFailure ||= o.error ? `${o.error.key}: ${o.error.message}` : `${o.status} ${err?.code ?? ''}: ${err?.message ?? ''}`.trim();
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SETUP_CONCURRENCY, options.users) }, worker));
-    if (workload.userCount === 0 && !options.signal?.aborted) {
-      throw new LoadSetupError(`could not create any load user through the facade (first failure: ${firstFailure})`);
+  /** The monolith's tables and real keys for every parameter and `{{key …}}` the targets use. */
+  async function sampleKeys(): Promise<string[]> {
+    let keys: MonolithKeys;
+    try {
+      keys = await MonolithKeys.open(options.monolithDatabaseUrl);
+    } catch (err) {
+      throw new LoadSetupError(`cannot read keys from the monolith's database: ${(err as Error).message || (err as { code?: string }).code}`);
     }
-    return { created: workload.userCount, failed };
+    try {
+      const planned = planTargets(options.plan, options.contexts, await keys.tables());
+      workload = new Workload(runId, planned.targets, options.actors, options.random);
+      for (const ref of workload.neededKeys()) {
+        workload.addKeys(ref, await keys.sample(ref).catch((err: Error) => {
+          throw new LoadSetupError(`cannot sample keys of ${ref.table}.${ref.column}: ${err.message}`);
+        }));
+      }
+      if (!workload.runnable.length) {
+        throw new LoadSetupError(`nothing to send on ${options.contexts.join(', ')}: ${[...planned.skipped, 'reads found no keys in the monolith\'s tables and no write has an example'].join('; ')}`);
+      }
+      return planned.skipped;
+    } finally {
+      await keys.close();
+    }
   }
 
   /** Any answer at all will do: only a facade that does not answer makes the run pointless. */
@@ -134,7 +147,8 @@ export function startLoad(options: LoadOptions): LoadRun {
 
   async function run(): Promise<LoadSummary> {
     await probe();
-    const users = await createUsers();
+    const notSent = options.signal?.aborted ? [] : await sampleKeys();
+    markStarted();
     if (!options.signal?.aborted) {
       const s = new OpenLoopScheduler({
         rps: options.rps,
@@ -158,16 +172,24 @@ export function startLoad(options: LoadOptions): LoadRun {
       endedAt = performance.now();
     }
     return stats.summary({
-      target: { rps: options.rps, durationSec: options.durationSec ?? null, users: options.users },
-      users,
+      target: { rps: options.rps, durationSec: options.durationSec ?? null, actors: options.actors, contexts: options.contexts },
+      keys: workload.keyCounts(),
+      skipped: notSent,
       dropped: scheduler?.dropped ?? 0,
       elapsedSec: progress().elapsedSec,
     });
   }
 
+  let markStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
   const done = run().finally(() => client.close());
+  // `started` settles with the run's failure too; the caller may await either.
+  const startedOrFailed = Promise.race([started, done.then(() => undefined)]);
+  startedOrFailed.catch(() => undefined);
   return {
     done,
+    started: startedOrFailed,
+    workload: () => workload,
     pauseWrites() {
       writesPaused = true;
       return writesInFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => writeWaiters.push(resolve));
@@ -182,7 +204,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   };
 }
 
-/** A whole run: users, then `rps` for `durationSec` (or until `signal` aborts), then the summary. */
+/** A whole run: keys, then `rps` for `durationSec` (or until `signal` aborts), then the summary. */
 export function runLoad(options: LoadOptions): Promise<LoadSummary> {
   return startLoad(options).done;
 }

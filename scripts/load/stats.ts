@@ -9,9 +9,12 @@ export interface ErrorCount {
 }
 
 export interface LoadSummary {
-  target: { rps: number; durationSec: number | null; users: number };
-  /** Load users created through the facade before the run. */
-  users: { created: number; failed: number };
+  /** `actors`: sticky users the requests act as (`x-user-id`). */
+  target: { rps: number; durationSec: number | null; actors: number; contexts: string[] };
+  /** Keys per `table.column` the reads could pick from at the end (sampled from the monolith, plus created rows). */
+  keys: Record<string, number>;
+  /** Routes of the plan the run did not send, each with why. */
+  skipped: string[];
   /** Requests whose answer (or failure) came back. */
   requests: number;
   /** Due requests skipped because the in-flight cap was reached (the open loop never waits instead). */
@@ -69,11 +72,12 @@ export class LoadStats {
     this.routes.set(route, r);
   }
 
-  summary(extra: Pick<LoadSummary, 'target' | 'users' | 'dropped' | 'elapsedSec'>): LoadSummary {
+  summary(extra: Pick<LoadSummary, 'target' | 'keys' | 'skipped' | 'dropped' | 'elapsedSec'>): LoadSummary {
     const sorted = (m: Map<string, number>) => Object.fromEntries([...m].sort((a, b) => b[1] - a[1]));
     return {
       target: extra.target,
-      users: extra.users,
+      keys: extra.keys,
+      skipped: extra.skipped,
       requests: this.requests,
       dropped: extra.dropped,
       elapsedSec: Math.round(extra.elapsedSec * 100) / 100,

@@ -76,6 +76,11 @@ export interface StackState {
   startedAt: string;
   pid: number;
   components: { name: string; url: string; pid?: number }[];
+  /** The plan the stack runs (absolute path); the other commands read the same one. */
+  plan?: string;
+  /** The values of the plan's `${VAR}`s at start (database URLs included: the file is the operator's own). */
+  planEnv?: Record<string, string>;
+  contexts?: string[];
   [key: string]: unknown;
 }
 

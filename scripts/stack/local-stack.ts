@@ -1,14 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isPortTaken } from '../../lib/net/ports';
-import { flagNames } from '../../lib/plan';
+import { DEFAULT_PLAN_PATH, flagNames, loadPlan, type Plan } from '../../lib/plan';
+import { checkPlan } from '../plan/check';
+import { formatCheck } from '../plan/format';
 import { UnleashAdminClient } from '../../lib/unleash/admin-client';
 import { Component, type ComponentEvent } from './component';
 import { logStream, prepareHome, stackPaths, writeStackState, type StackState } from './home';
 import { KafkaLauncherError, startKafkaBroker } from './kafka-broker';
 import { PortTakenError, startStackPostgres } from './postgres';
 import { loadOrCreateSecrets } from './secrets';
-import { appComponents, DEFAULT_PORTS, PORT_ENV, type StackAddresses, type StackPorts } from './topology';
+import { appComponents, DEFAULT_PORTS, PORT_ENV, TOOLKIT_PORTS, toolkitComponents, type StackAddresses, type StackPorts } from './topology';
 import { defaultUnleashTokens, startUnleash, UNLEASH_UI_LOGIN } from './unleash';
 
 export class StackError extends Error {
@@ -39,6 +41,8 @@ export interface StackRow {
 /**
  * The whole local system, each part in its own process: Postgres, Unleash, Kafka, the monolith, the four services
  * and the facade. `start()` stops whatever it had started if a later part fails; `stop()` goes in reverse order.
+ * With a plan file, only the toolkit's own parts start (Postgres for their state, Unleash, Kafka, the CDC worker,
+ * the facade) in front of the plan's monolith and services, which run elsewhere; the plan is checked first.
  */
 export class LocalStack {
   private readonly started: { name: string; stop: () => Promise<void> }[] = [];
@@ -47,7 +51,7 @@ export class LocalStack {
   state?: StackState;
 
   constructor(
-    private readonly options: { fresh?: boolean; log: (line: string) => void; onComponentEvent: (e: ComponentEvent) => void },
+    private readonly options: { fresh?: boolean; planFile?: string; log: (line: string) => void; onComponentEvent: (e: ComponentEvent) => void },
   ) {}
 
   async start(): Promise<StackState> {
@@ -55,9 +59,12 @@ export class LocalStack {
     if (this.options.fresh) fs.rmSync(paths.home, { recursive: true, force: true });
     prepareHome(paths.home);
     const ports = stackPorts();
+    const planFile = this.options.planFile ? path.resolve(this.options.planFile) : undefined;
+    // A bad plan is refused before anything starts.
+    const plan = loadStackPlan(planFile);
     const externalPg = process.env.STRANGLER_PG_URL || undefined;
     const externalKafka = process.env.KAFKA_BROKERS || undefined;
-    await this.checkPorts(ports, { externalPg: Boolean(externalPg), externalKafka: Boolean(externalKafka) });
+    await this.checkPorts(ports, { externalPg: Boolean(externalPg), externalKafka: Boolean(externalKafka), toolkitOnly: Boolean(planFile) });
     const secrets = loadOrCreateSecrets(paths.home);
     try {
       this.options.log('starting postgres…');
@@ -66,6 +73,15 @@ export class LocalStack {
       });
       this.started.push({ name: 'postgres', stop: () => pg.stop() });
       this.rows.push({ component: 'postgres', address: pg.embedded ? `127.0.0.1:${ports.postgres}` : redact(pg.serverUrl), notes: pg.embedded ? `data in ${paths.pgData}` : 'external (STRANGLER_PG_URL)' });
+      if (planFile) {
+        // The user's monolith, services and databases must be up and fit before the toolkit starts in front of them.
+        this.options.log('checking the plan…');
+        const failing = (await checkPlan(plan, { serverUrl: pg.serverUrl })).filter((r) => !r.ok);
+        if (failing.length) {
+          const more = failing.length > 1 ? ` (and ${failing.length - 1} more: strangler plan check --plan ${this.options.planFile})` : '';
+          throw new StackError(`plan check failed: ${formatCheck(failing[0])}${more}`);
+        }
+      }
 
       this.options.log('starting unleash and kafka…');
       const tokens = defaultUnleashTokens(secrets.unleashSecret);
@@ -103,8 +119,8 @@ export class LocalStack {
         internalSecret: secrets.internalSecret,
         home: paths.home,
       };
-      const components = appComponents(ports);
-      await this.createFlags(unleash.value.url, tokens.adminToken, components.map((c) => c.name).filter((n) => ['users', 'orders', 'payments', 'notifications'].includes(n)));
+      const components = planFile ? toolkitComponents(ports, { planFile }) : appComponents(ports);
+      await this.createFlags(unleash.value.url, tokens.adminToken, Object.keys(plan.contexts));
       const pids: Record<string, number | undefined> = {};
       for (const spec of components) {
         this.options.log(`starting ${spec.name}…`);
@@ -133,6 +149,10 @@ export class LocalStack {
         postgresUrl: pg.serverUrl,
         // The CLI takes the stage lock and writes the stage history there, like the facade.
         facadeDatabaseUrl: await pg.database('facade'),
+        // The other commands read the same plan (unless STRANGLER_PLAN says otherwise).
+        plan: planFile ?? DEFAULT_PLAN_PATH,
+        planEnv: planVariables(planFile ?? DEFAULT_PLAN_PATH),
+        contexts: Object.keys(plan.contexts),
       };
       writeStackState(this.state, paths.home);
       return this.state;
@@ -148,8 +168,9 @@ export class LocalStack {
     for (const ctx of contexts) for (const name of Object.values(flagNames(ctx))) await admin.ensureFlag(name);
   }
 
-  private async checkPorts(ports: StackPorts, external: { externalPg: boolean; externalKafka: boolean }): Promise<void> {
+  private async checkPorts(ports: StackPorts, external: { externalPg: boolean; externalKafka: boolean; toolkitOnly: boolean }): Promise<void> {
     for (const [key, port] of Object.entries(ports) as [keyof StackPorts, number][]) {
+      if (external.toolkitOnly && !(key in TOOLKIT_PORTS)) continue;
       if (key === 'postgres' && external.externalPg) continue;
       if ((key === 'kafka' || key === 'kafkaController') && external.externalKafka) continue;
       if (await isPortTaken(port)) throw new StackError(new PortTakenError(`${key} (${PORT_ENV[key]})`, port).message);
@@ -163,6 +184,23 @@ export class LocalStack {
       await s.stop().catch((err: unknown) => this.options.log(`  ${s.name}: ${firstLine(err)}`));
     }
     fs.rmSync(this.paths.stateFile, { force: true });
+  }
+}
+
+/**
+ * The values the plan's `${VAR}`s had when the stack started: the other commands (status, demo, load, in another
+ * terminal) read the plan with them, so they reach the same monolith and databases as the facade and the worker.
+ */
+function planVariables(file: string): Record<string, string> {
+  const names = new Set([...fs.readFileSync(file, 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]));
+  return Object.fromEntries([...names].filter((n) => process.env[n]).map((n) => [n, process.env[n] as string]));
+}
+
+function loadStackPlan(planFile: string | undefined): Plan {
+  try {
+    return loadPlan(planFile ?? DEFAULT_PLAN_PATH);
+  } catch (err) {
+    throw new StackError((err as Error).message);
   }
 }
 

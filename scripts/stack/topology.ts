@@ -1,7 +1,10 @@
+import { SHOP_PORT_ENV, SHOP_PORTS, shopComponents, shopFacadeEnv } from './shop';
+
 /**
  * What `strangler up` runs, in start order (stopped in reverse). Each application component owns at most one
  * database on the stack's Postgres and runs in its own process; its environment is built from what started
- * before it. The contexts' URLs are handed to the facade through the plan's `${<CONTEXT>_URL}` variables.
+ * before it. The toolkit's own parts (the CDC worker and the facade) are the same with or without a plan; the shop
+ * demo adds its monolith and services in front of them (`./shop.ts`).
  */
 export interface AppComponent {
   name: string;
@@ -25,62 +28,47 @@ export interface StackAddresses {
   home: string;
 }
 
-export const DEFAULT_PORTS = {
+/** The toolkit's own ports; `up --plan` needs only these. */
+export const TOOLKIT_PORTS = {
   postgres: 5433,
   unleash: 4242,
   kafka: 9092,
   kafkaController: 9093,
-  monolith: 3000,
-  users: 3101,
-  orders: 3102,
-  payments: 3103,
-  notifications: 3104,
   cdc: 8083,
   facade: 8080,
 } as const;
 
+export const DEFAULT_PORTS = { ...TOOLKIT_PORTS, ...SHOP_PORTS } as const;
+
 export type StackPorts = { -readonly [K in keyof typeof DEFAULT_PORTS]: number };
 
-/** Every port can be moved with an env var: `STRANGLER_PG_PORT`, `UNLEASH_PORT`, `KAFKA_PORT`, `USERS_PORT`, … */
-export const PORT_ENV: Record<keyof StackPorts, string> = {
+export const TOOLKIT_PORT_ENV: Record<keyof typeof TOOLKIT_PORTS, string> = {
   postgres: 'STRANGLER_PG_PORT',
   unleash: 'UNLEASH_PORT',
   kafka: 'KAFKA_PORT',
   kafkaController: 'KAFKA_CONTROLLER_PORT',
-  monolith: 'MONOLITH_PORT',
-  users: 'USERS_PORT',
-  orders: 'ORDERS_PORT',
-  payments: 'PAYMENTS_PORT',
-  notifications: 'NOTIFICATIONS_PORT',
   cdc: 'CDC_PORT',
   facade: 'FACADE_PORT',
 };
 
-const internal = (s: StackAddresses) => ({ STRANGLER_INTERNAL_SECRET: s.internalSecret });
+/** Every port can be moved with an env var: `STRANGLER_PG_PORT`, `UNLEASH_PORT`, `KAFKA_PORT`, `FACADE_PORT`, … */
+export const PORT_ENV: Record<keyof StackPorts, string> = { ...TOOLKIT_PORT_ENV, ...SHOP_PORT_ENV };
 
-export function appComponents(ports: StackPorts): AppComponent[] {
+/**
+ * The CDC worker and the facade. With a plan file both read it (absolute path, so the processes' working directory
+ * does not matter); `facadeEnv` adds what that plan's `${VAR}`s need — nothing for a user's plan, whose URLs are its
+ * own.
+ */
+export function toolkitComponents(ports: StackPorts, options: { planFile?: string; facadeEnv?: (s: StackAddresses) => Record<string, string> } = {}): AppComponent[] {
+  const plan: Record<string, string> = options.planFile ? { STRANGLER_PLAN: options.planFile } : {};
   return [
-    { name: 'monolith', entry: 'monolith/src/main.ts', port: ports.monolith, database: 'monolith' },
-    // A service asks another context through the facade, so whichever side owns that context at its current stage
-    // answers (before orders is extracted, only the monolith knows a user's orders). Payments' internal API is not a
-    // public route, so orders calls it directly.
-    { name: 'users', entry: 'extracted/users/src/main.ts', port: ports.users, database: 'users', env: (s) => ({ ORDERS_URL: `http://127.0.0.1:${ports.facade}`, ...internal(s) }) },
-    { name: 'payments', entry: 'extracted/payments/src/main.ts', port: ports.payments, database: 'payments', env: internal },
-    {
-      name: 'orders',
-      entry: 'extracted/orders/src/main.ts',
-      port: ports.orders,
-      database: 'orders',
-      env: (s) => ({ USERS_URL: `http://127.0.0.1:${ports.facade}`, PAYMENTS_URL: s.urls.payments, KAFKA_BROKERS: s.kafkaBrokers, ...internal(s) }),
-    },
-    { name: 'notifications', entry: 'extracted/notifications/src/main.ts', port: ports.notifications, database: 'notifications', env: (s) => ({ KAFKA_BROKERS: s.kafkaBrokers, ...internal(s) }) },
     {
       name: 'cdc',
       entry: 'migrations/cdc/worker/main.ts',
       port: ports.cdc,
       database: 'cdc',
       databaseEnv: 'CDC_DATABASE_URL',
-      env: (s) => ({ KAFKA_BROKERS: s.kafkaBrokers, STRANGLER_ADMIN_TOKEN: s.adminToken }),
+      env: (s) => ({ KAFKA_BROKERS: s.kafkaBrokers, STRANGLER_ADMIN_TOKEN: s.adminToken, ...plan }),
     },
     {
       name: 'facade',
@@ -94,14 +82,16 @@ export function appComponents(ports: StackPorts): AppComponent[] {
         UNLEASH_CLIENT_TOKEN: s.unleashClientToken,
         UNLEASH_ADMIN_TOKEN: s.unleashAdminToken,
         UNLEASH_BACKUP_DIR: `${s.home}/facade`,
-        MONOLITH_URL: s.urls.monolith,
-        USERS_URL: s.urls.users,
-        ORDERS_URL: s.urls.orders,
-        PAYMENTS_URL: s.urls.payments,
-        NOTIFICATIONS_URL: s.urls.notifications,
+        ...(options.facadeEnv?.(s) ?? {}),
         STRANGLER_CDC_URL: s.urls.cdc,
-        ...internal(s),
+        STRANGLER_INTERNAL_SECRET: s.internalSecret,
+        ...plan,
       }),
     },
   ];
+}
+
+/** The shop demo: its monolith and services, then the toolkit's parts pointed at them. */
+export function appComponents(ports: StackPorts): AppComponent[] {
+  return [...shopComponents(ports), ...toolkitComponents(ports, { facadeEnv: shopFacadeEnv })];
 }

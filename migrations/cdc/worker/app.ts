@@ -7,6 +7,8 @@ import { registry as metricsRegistry } from '../../../lib/http/metrics';
 import { validate } from '../../../lib/http/validate';
 import type { Logger } from '../../../lib/logger';
 import type { PipelineRegistry } from './registry';
+import { CatalogError, MappingConfigError } from '../mapping';
+import { SourceSetupError } from '../source/errors';
 import { CdcWorker, WorkerError } from './worker';
 import { registerPipelineMetrics } from './metrics';
 
@@ -21,9 +23,28 @@ const reconcileBody = z.object({ limit: z.number().int().min(0).max(10_000).defa
 
 const guardBody = z.object({ armed: z.boolean(), graceMs: z.number().int().min(0).max(600_000).default(0) });
 
+/** The error's message and every cause under it, with Postgres' hint: what an operator needs to act, in one line. */
+export function describeCause(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (msg && !parts.some((p) => p.includes(msg))) parts.push(msg);
+    const hint = (e as { hint?: unknown }).hint;
+    if (typeof hint === 'string' && hint) parts.push(`hint: ${hint}`);
+  }
+  return parts.join(': ') || 'unknown error';
+}
+
+/**
+ * Every failure reaches the caller with its cause: a database unfit for capture (wal_level, privileges, a missing
+ * table) is the caller's to fix (409); anything else is the worker's failure, still with the cause (500).
+ */
 const toHttp = (err: unknown): never => {
   if (err instanceof WorkerError) throw new HttpError(err.status, err.status === 404 ? 'not_found' : 'pipeline_refused', err.message);
-  throw err;
+  if (err instanceof SourceSetupError || err instanceof CatalogError || err instanceof MappingConfigError) {
+    throw new HttpError(409, 'pipeline_refused', describeCause(err));
+  }
+  throw new HttpError(500, 'pipeline_failed', describeCause(err));
 };
 
 /**
