@@ -47,7 +47,10 @@ function contextYaml(c: ProposedContext, i: number, databaseUrl: string, exclude
   };
   table(c.root, 'DECIDE: the service\'s table and column names (columns: { old: new }, drop: [...])');
   for (const o of c.owned) table(o.table, `owned by ${c.root}; or fold it into ${c.root} with embed (see the shop's order_items)`);
-  for (const r of c.references) table(r, 'reference data this context reads; add `reference: true` once the plan schema has it (one-way sync)');
+  for (const r of c.references) {
+    if (excluded.has(`${c.name}.${r}`)) table(r, 'reference data this context reads');
+    else lines.push(`      ${r}: { table: ${r}, reference: true }   # reference data this context reads: synced one way, monolith → service`);
+  }
   if (Object.keys(c.examples).length) {
     lines.push('    load:');
     lines.push('      examples:   # from the OpenAPI document; DECIDE: real values (`{{key table.column}}` takes a real key)');
