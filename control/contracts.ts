@@ -3,9 +3,9 @@
  * worker, written once. A field renamed here is renamed for every side at compile time; the JSON names are a
  * contract with scripts and people, so they change only on purpose (and in README.md with them).
  */
-import type { Stage } from '../lib/plan/stages';
+import type { Stage } from './plan/stages';
 
-export type { Stage } from '../lib/plan/stages';
+export type { Stage } from './plan/stages';
 
 // ---- pipelines (CDC worker: GET /pipelines) ---------------------------------------------------------------------
 

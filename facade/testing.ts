@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../lib/logger';
-import { DEFAULT_PLAN_PATH, loadPlan, type Plan } from '../lib/plan';
+import { DEFAULT_PLAN_PATH, loadPlan, type Plan } from '../control/plan';
 import { createTestDatabase, type TestDatabase } from '../test/harness/database';
 import { TEST_INTERNAL_SECRET } from '../test/harness/internal';
 import { loadFacadeConfig } from './src/config';

@@ -1,4 +1,4 @@
-import { DEFAULT_PLAN_PATH, loadPlan } from '../../lib/plan';
+import { DEFAULT_PLAN_PATH, loadPlan } from '../../control/plan';
 import { topicFor } from '../../migrations/cdc/events/envelope';
 import { pipelinesFor, type PipelineDefinition } from '../../migrations/cdc/pipeline/definition';
 import type { ShopDatabases } from './databases';

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { dropDatabase, ensureDatabase } from '../../lib/db/admin';
 import { startEmbeddedPostgres } from '../../lib/db/embedded-postgres';
 import { freePort } from '../../lib/net/ports';
-import type { Stage } from '../../lib/plan';
-import { UnleashAdminClient } from '../../lib/unleash/admin-client';
-import { applyStage } from '../../lib/unleash/stage-flags';
+import type { Stage } from '../../control/plan';
+import { UnleashAdminClient } from '../../control/flags/admin-client';
+import { applyStage } from '../../control/flags/stage-flags';
 import { defaultUnleashTokens, startUnleash, type UnleashProcess } from '../../scripts/stack/unleash';
 
 /**

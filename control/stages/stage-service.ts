@@ -1,15 +1,15 @@
 import type { Actor, ContextStatus, Direction, GateResult, MoveResult, PipelineStatus, StagePosition } from '../contracts';
 import { ToolkitError } from '../../lib/errors';
-import { getContext, stageIndex, type Plan, type Stage } from '../../lib/plan';
-import { violationsOf, type CdcClient } from '../../lib/stages/cdc-client';
-import { pipelineHealth, type GateInputs } from '../../lib/stages/gates';
-import { isForward, nextPosition, previousPosition } from '../../lib/stages/stepper';
-import type { UnleashAdminClient } from '../../lib/unleash/admin-client';
-import { applyStage, readStage } from '../../lib/unleash/stage-flags';
+import { getContext, stageIndex, type Plan, type Stage } from '../plan';
+import { violationsOf, type CdcClient } from './cdc-client';
+import { pipelineHealth, type GateInputs } from '../gates/gates';
+import { isForward, nextPosition, previousPosition } from './stepper';
+import type { UnleashAdminClient } from '../flags/admin-client';
+import { applyStage, readStage } from '../flags/stage-flags';
 import { ControlStoreError, type ControlStore } from '../history/control-store';
-import { checkGates, gateInputs, stagesEntered } from './gate-check';
+import { checkGates, gateInputs, stagesEntered } from '../gates/gate-check';
 
-export { stagesEntered } from './gate-check';
+export { stagesEntered } from '../gates/gate-check';
 
 /** A move refused before anything changed: unknown context, a move to where the context already is, a stale side. */
 export class StageError extends ToolkitError {}

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { UNLEASH_REASON } from '../../control/history/flag-watch';
-import { UnleashAdminClient } from '../../lib/unleash/admin-client';
-import { applyStage } from '../../lib/unleash/stage-flags';
+import { UnleashAdminClient } from '../../control/flags/admin-client';
+import { applyStage } from '../../control/flags/stage-flags';
 import { eventually } from '../../test/harness/eventually';
 import { startTestUnleash, type TestUnleash } from '../../test/harness/unleash';
 import { startTestFacade, testPlan, TEST_ADMIN_TOKEN, type TestFacade } from '../testing';

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { UnleashAdminClient } from '../../lib/unleash/admin-client';
-import { applyStage } from '../../lib/unleash/stage-flags';
-import type { Stage } from '../../lib/plan';
+import { UnleashAdminClient } from '../../control/flags/admin-client';
+import { applyStage } from '../../control/flags/stage-flags';
+import type { Stage } from '../../control/plan';
 import { startTestMonolith, type TestMonolith } from '../../monolith/testing';
 import { startTestUsersService, type TestUsersService } from '../../extracted/users/testing';
 import { eventually } from '../../test/harness/eventually';

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import request from 'supertest';
 import { listen, type RunningServer } from '../../lib/http/server';
-import { parsePlan } from '../../lib/plan';
-import { UnleashAdminClient } from '../../lib/unleash/admin-client';
-import { applyStage } from '../../lib/unleash/stage-flags';
+import { parsePlan } from '../../control/plan';
+import { UnleashAdminClient } from '../../control/flags/admin-client';
+import { applyStage } from '../../control/flags/stage-flags';
 import { startTestMonolith, type TestMonolith } from '../../monolith/testing';
 import { startTestUsersService, type TestUsersService } from '../../extracted/users/testing';
 import { eventually } from '../../test/harness/eventually';

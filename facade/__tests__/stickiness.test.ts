@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
-import { UnleashAdminClient } from '../../lib/unleash/admin-client';
-import { applyStage } from '../../lib/unleash/stage-flags';
+import { UnleashAdminClient } from '../../control/flags/admin-client';
+import { applyStage } from '../../control/flags/stage-flags';
 import { startTestMonolith, type TestMonolith } from '../../monolith/testing';
 import { startTestUsersService, type TestUsersService } from '../../extracted/users/testing';
 import { eventually } from '../../test/harness/eventually';

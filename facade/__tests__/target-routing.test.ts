@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import express from 'express';
 import { listen, type RunningServer } from '../../lib/http/server';
-import { RouteTable } from '../../lib/plan';
+import { RouteTable } from '../../control/plan';
 import { head, rawExchange } from '../../test/faults/support/raw-http';
 import { startTestFacade, testPlan, type TestFacade } from '../testing';
 

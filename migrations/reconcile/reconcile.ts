@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { databaseName } from '../../lib/db/urls';
-import type { TableMapping } from '../../lib/plan';
+import type { TableMapping } from '../../control/plan';
 import type { Row } from '../cdc/events/envelope';
 import { ContextMapping, loadTables } from '../cdc/mapping';
 import type { Direction, PipelineDefinition } from '../cdc/pipeline/definition';

@@ -1,5 +1,5 @@
-import { UnleashAdminClient } from '../../lib/unleash/admin-client';
-import { readStage } from '../../lib/unleash/stage-flags';
+import { UnleashAdminClient } from '../../control/flags/admin-client';
+import { readStage } from '../../control/flags/stage-flags';
 import { startTestFacade, testPlan, TEST_ADMIN_TOKEN, type TestFacade } from '../../facade/testing';
 import { startTestMonolith, type TestMonolith } from '../../monolith/testing';
 import { startTestUsersService, type TestUsersService } from '../../extracted/users/testing';

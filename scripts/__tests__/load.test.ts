@@ -1,5 +1,5 @@
-import { UnleashAdminClient } from '../../lib/unleash/admin-client';
-import { applyStage } from '../../lib/unleash/stage-flags';
+import { UnleashAdminClient } from '../../control/flags/admin-client';
+import { applyStage } from '../../control/flags/stage-flags';
 import { startTestFacade, testPlan, TEST_ADMIN_TOKEN, type TestFacade } from '../../facade/testing';
 import { startTestMonolith, type TestMonolith } from '../../monolith/testing';
 import { startTestUsersService, type TestUsersService } from '../../extracted/users/testing';
@@ -11,7 +11,7 @@ import { startLoad } from '../load/runner';
 import { OpenLoopScheduler } from '../load/scheduler';
 import type { LoadSummary } from '../load/stats';
 import { planTargets, Workload } from '../load/workload';
-import { loadPlan } from '../../lib/plan';
+import { loadPlan } from '../../control/plan';
 
 jest.setTimeout(120_000);
 

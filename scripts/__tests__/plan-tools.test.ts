@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { createSequelize } from '../../lib/db/sequelize';
 import { migrate } from '../../lib/db/migrator';
 import { createLogger } from '../../lib/logger';
-import { loadPlan } from '../../lib/plan';
+import { loadPlan } from '../../control/plan';
 import { migrations } from '../../monolith/src/db/migrations';
 import { MONOLITH_SCHEMA } from '../../examples/library/schema';
 import { startLibrary, type RunningLibrary } from '../../examples/library/start';

@@ -6,8 +6,8 @@ import { processAlive, runCli, tempStackHome } from '../../test/harness/cli';
 import { createTestDatabase, type TestDatabase } from '../../test/harness/database';
 import { eventually } from '../../test/harness/eventually';
 import { startLibrary, type RunningLibrary } from '../../examples/library/start';
-import { UnleashAdminClient } from '../../lib/unleash/admin-client';
-import { applyStage, readStage } from '../../lib/unleash/stage-flags';
+import { UnleashAdminClient } from '../../control/flags/admin-client';
+import { applyStage, readStage } from '../../control/flags/stage-flags';
 import { TOOLKIT_PORT_ENV } from '../stack/topology';
 
 /**

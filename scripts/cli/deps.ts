@@ -2,9 +2,9 @@ import type { ContextStatus, PipelineStatus, StatusResponse } from '../../contro
 import { PgControlStore } from '../../control/history/control-store';
 import { StageService } from '../../control/stages/stage-service';
 import path from 'node:path';
-import { loadPlan, type Plan } from '../../lib/plan';
-import { HttpCdcClient } from '../../lib/stages/cdc-client';
-import { UnleashAdminClient } from '../../lib/unleash/admin-client';
+import { loadPlan, type Plan } from '../../control/plan';
+import { HttpCdcClient } from '../../control/stages/cdc-client';
+import { UnleashAdminClient } from '../../control/flags/admin-client';
 import { CliError } from './errors';
 import { findStack, requestJson, type StackConnection } from './stack-client';
 import { readStackState } from '../stack/home';

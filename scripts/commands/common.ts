@@ -1,4 +1,4 @@
-import type { Plan } from '../../lib/plan';
+import type { Plan } from '../../control/plan';
 import { CliError } from '../cli/errors';
 
 export function contextOrFail(plan: Plan, context: string): void {

@@ -1,5 +1,5 @@
 import { resolveDatabaseUrl } from '../../migrations/cdc/pipeline/definition';
-import type { Plan } from '../../lib/plan';
+import type { Plan } from '../../control/plan';
 import { loadPlanOrFail } from '../cli/deps';
 import { CliError } from '../cli/errors';
 import { findStack } from '../cli/stack-client';

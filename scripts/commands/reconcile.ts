@@ -1,6 +1,6 @@
 import { reconcile, type ReconcileProgress, type ReconcileResult } from '../../migrations/reconcile';
 import { pipelinesFor } from '../../migrations/cdc/pipeline/definition';
-import { CdcUnreachableError, HttpCdcClient } from '../../lib/stages/cdc-client';
+import { CdcUnreachableError, HttpCdcClient } from '../../control/stages/cdc-client';
 import { summarize } from '../../migrations/cdc/worker/worker';
 import { loadPlanOrFail } from '../cli/deps';
 import { CliError } from '../cli/errors';

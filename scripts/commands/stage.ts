@@ -1,12 +1,12 @@
 import type { MoveResult } from '../../control/contracts';
 import { StageBusyError } from '../../control/history/control-store';
 import { GateRefusedError, label, parseTarget, StageError, type StageService } from '../../control/stages/stage-service';
-import { isStage, type Stage } from '../../lib/plan';
-import { isForward, type StagePosition } from '../../lib/stages/stepper';
-import { readStage } from '../../lib/unleash/stage-flags';
-import { UnleashError } from '../../lib/unleash/admin-client';
+import { isStage, type Stage } from '../../control/plan';
+import { isForward, type StagePosition } from '../../control/stages/stepper';
+import { readStage } from '../../control/flags/stage-flags';
+import { UnleashError } from '../../control/flags/admin-client';
 import { CliError } from '../cli/errors';
-import { CdcUnavailableError } from '../../lib/stages/cdc-client';
+import { CdcUnavailableError } from '../../control/stages/cdc-client';
 import { cliDeps, type CliDeps } from '../cli/deps';
 import { checkPlan } from '../plan/check';
 import { refusal } from './plan';

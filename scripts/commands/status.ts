@@ -1,6 +1,6 @@
-import { checkGates, gateInputs, stagesEntered } from '../../control/stages/gate-check';
+import { checkGates, gateInputs, stagesEntered } from '../../control/gates/gate-check';
 import { label } from '../../control/stages/stage-service';
-import { nextPosition } from '../../lib/stages/stepper';
+import { nextPosition } from '../../control/stages/stepper';
 import { cliDeps } from '../cli/deps';
 import { formatSnapshotProgress, formatTable, type SnapshotProgressView } from '../cli/output';
 

@@ -4,7 +4,7 @@ import { OpenLoopScheduler } from './scheduler';
 import { LoadStats, type LoadSummary } from './stats';
 import { MonolithKeys } from './keys';
 import { planTargets, Workload, type PlannedRequest } from './workload';
-import type { Plan } from '../../lib/plan';
+import type { Plan } from '../../control/plan';
 
 export interface LoadOptions {
   /** Where the traffic goes: the facade, never an upstream directly. */

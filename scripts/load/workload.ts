@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Plan } from '../../lib/plan';
+import type { Plan } from '../../control/plan';
 
 /**
  * What the load generator asks for, taken from the plan: every route of the chosen contexts. Reads fill their path

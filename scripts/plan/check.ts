@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { resolveDatabaseUrl } from '../../migrations/cdc/pipeline/definition';
 import { quoteIdent } from '../../migrations/cdc/mapping/catalog';
-import type { Plan, TableMapping } from '../../lib/plan';
+import type { Plan, TableMapping } from '../../control/plan';
 
 /**
  * `strangler plan check`: is the plan's world fit for a migration? Every check is one line with pass/fail and, when

@@ -1,4 +1,4 @@
-import { parsePlan } from '../../lib/plan';
+import { parsePlan } from '../../control/plan';
 import type { Proposal, ProposedContext } from './propose';
 
 /**

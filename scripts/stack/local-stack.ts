@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isPortTaken } from '../../lib/net/ports';
-import { DEFAULT_PLAN_PATH, flagNames, loadPlan, type Plan } from '../../lib/plan';
+import { DEFAULT_PLAN_PATH, flagNames, loadPlan, type Plan } from '../../control/plan';
 import { checkPlan } from '../plan/check';
 import { formatCheck } from '../plan/format';
-import { UnleashAdminClient } from '../../lib/unleash/admin-client';
+import { UnleashAdminClient } from '../../control/flags/admin-client';
 import { Component, type ComponentEvent } from './component';
 import { logStream, prepareHome, stackPaths, writeStackState, type StackState } from './home';
 import { KafkaLauncherError, startKafkaBroker } from './kafka-broker';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { parsePlan } from '../../lib/plan';
+import { parsePlan } from '../../control/plan';
 import { appComponents, DEFAULT_PORTS, type AppComponent, type StackAddresses } from '../../scripts/stack/topology';
 
 /**

@@ -8,7 +8,7 @@ import path from 'node:path';
  * part of the local stack (scripts/stack/shop.ts), and tests and fixtures.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
-const TOOLKIT = ['facade/src', 'lib', 'scripts', 'migrations/cdc', 'migrations/reconcile'];
+const TOOLKIT = ['facade/src', 'control', 'lib', 'scripts', 'migrations/cdc', 'migrations/reconcile'];
 const SHOP_FILES = new Set(['scripts/stack/shop.ts']);
 const NAMES = '(users|orders|payments|notifications)';
 const SPECIAL_CASES = [

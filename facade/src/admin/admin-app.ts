@@ -10,12 +10,12 @@ import { dashboardRoutes } from '../dashboard';
 import type { StatusService } from './status';
 import { GateRefusedError, StageError, type StageService } from '../../../control/stages/stage-service';
 import { StageBusyError, type ControlStore } from '../../../control/history/control-store';
-import { UnleashError } from '../../../lib/unleash/admin-client';
-import { CdcUnavailableError } from '../../../lib/stages/cdc-client';
+import { UnleashError } from '../../../control/flags/admin-client';
+import { CdcUnavailableError } from '../../../control/stages/cdc-client';
 import type { TrafficWindow } from '../dashboard/traffic';
 import type { SeriesRecorder } from '../series/series';
 import { seriesRoutes } from '../series/routes';
-import type { Plan } from '../../../lib/plan';
+import type { Plan } from '../../../control/plan';
 import { gateRoutes } from './gate-preview';
 
 export const ADMIN_PREFIX = '/_strangler';

@@ -1,11 +1,11 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { effectiveGates, type Plan } from '../../../lib/plan';
+import { effectiveGates, type Plan } from '../../../control/plan';
 import { errorBody } from '../../../lib/http/errors';
 import { validate } from '../../../lib/http/validate';
-import { evaluateGates } from '../../../lib/stages/gates';
-import { nextPosition, type StagePosition } from '../../../lib/stages/stepper';
-import { gateInputs } from '../../../control/stages/gate-check';
+import { evaluateGates } from '../../../control/gates/gates';
+import { nextPosition, type StagePosition } from '../../../control/stages/stepper';
+import { gateInputs } from '../../../control/gates/gate-check';
 import type { StatusService } from './status';
 
 /** A gate as it stands now; `pass` is null for a gate only checked when Advance is pressed (reconcile). */

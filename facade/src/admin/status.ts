@@ -1,11 +1,11 @@
-import type { Plan } from '../../../lib/plan';
+import type { Plan } from '../../../control/plan';
 import type { ContextStatus, StatusResponse } from '../../../control/contracts';
 import type { Flags } from '../flags/flag-source';
 import type { RoutedContext } from '../routing/router';
 import type { DiffStore, StoredDiff } from '../shadow/diff-store';
 import type { DiffGroups } from '../shadow/diff-groups';
 import type { AutoRollback } from '../rollback/auto-rollback';
-import type { CdcClient } from '../../../lib/stages/cdc-client';
+import type { CdcClient } from '../../../control/stages/cdc-client';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
 import type { UpstreamHealthChecker, UpstreamHealth } from './upstream-health';
 import type { StickyUsers } from '../routing/sticky';

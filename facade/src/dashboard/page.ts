@@ -1,5 +1,5 @@
 import type { ContextStatus } from '../../../control/contracts';
-import { STAGES } from '../../../lib/plan';
+import { STAGES } from '../../../control/plan';
 
 export const DASHBOARD_PATH = '/_strangler/';
 export const ASSETS_PATH = '/_strangler/assets';

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Unleash, type Context } from 'unleash-client';
 import type { ClientFeaturesResponse } from 'unleash-client/lib/feature';
 import type { Logger } from '../../../lib/logger';
-import { deriveStage, flagNames, type ContextFlags, type FlagState, type Stage } from '../../../lib/plan';
+import { deriveStage, flagNames, type ContextFlags, type FlagState, type Stage } from '../../../control/plan';
 import { BackupFile } from './backup-file';
 import type { FlagHealth } from '../../../control/contracts';
 

@@ -1,8 +1,8 @@
 import { Counter } from 'prom-client';
 import { registry } from '../../../lib/http/metrics';
 import type { Logger } from '../../../lib/logger';
-import { effectiveAutoRollback, type Plan, type Stage } from '../../../lib/plan';
-import { previousPosition } from '../../../lib/stages/stepper';
+import { effectiveAutoRollback, type Plan, type Stage } from '../../../control/plan';
+import { previousPosition } from '../../../control/stages/stepper';
 import type { RollbackRecord } from '../../../control/contracts';
 import { StageBusyError } from '../../../control/history/control-store';
 import { StageError, type StageService } from '../../../control/stages/stage-service';

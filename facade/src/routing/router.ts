@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Logger } from '../../../lib/logger';
-import { RouteTable, type Plan } from '../../../lib/plan';
+import { RouteTable, type Plan } from '../../../control/plan';
 import type { Flags } from '../flags/flag-source';
 import { recordRequest } from '../metrics';
 import { tapResponse } from '../shadow/capture';

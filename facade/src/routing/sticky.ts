@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../../../lib/logger';
-import type { Stickiness, StickySource } from '../../../lib/plan';
+import type { Stickiness, StickySource } from '../../../control/plan';
 import { hs256, JwksVerifier, unverified, type JwtVerifier } from './jwt';
 
 /** Without `stickiness` in the plan: `x-user-id`, else the `sub` of a Bearer JWT. */

@@ -1,5 +1,5 @@
-import type { Stage } from '../../../lib/plan';
-import type { PipelineStatus } from '../../../lib/stages/cdc-client';
+import type { Stage } from '../../../control/plan';
+import type { PipelineStatus } from '../../../control/stages/cdc-client';
 import { histogramDelta, histogramQuantile, type Histogram } from './quantile';
 import type { RequestTotals } from './registry-totals';
 

@@ -1,4 +1,4 @@
-import type { ShadowRules } from '../../../lib/plan';
+import type { ShadowRules } from '../../../control/plan';
 import { parsePattern, PathSyntaxError, type PatternSeg, type Segment } from './paths';
 
 /**

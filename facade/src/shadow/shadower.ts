@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { redactUrl, type Logger } from '../../../lib/logger';
-import type { ShadowRules } from '../../../lib/plan';
+import type { ShadowRules } from '../../../control/plan';
 import { SHADOW_HEADER } from '../../../lib/http/dry-run';
 import { internalHeaders } from '../../../lib/http/internal-auth';
 import { recordShadow } from '../metrics';

@@ -1,6 +1,6 @@
 import type { Logger } from '../../../lib/logger';
-import type { Stage } from '../../../lib/plan';
-import type { CdcClient, GuardStatus } from '../../../lib/stages/cdc-client';
+import type { Stage } from '../../../control/plan';
+import type { CdcClient, GuardStatus } from '../../../control/stages/cdc-client';
 import { REARM_GRACE_MS } from '../../../control/stages/stage-service';
 import type { ShadowContext } from './shadower';
 

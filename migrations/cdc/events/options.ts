@@ -1,4 +1,4 @@
-import type { CdcOptions } from '../../../lib/plan';
+import type { CdcOptions } from '../../../control/plan';
 import type { Op } from './envelope';
 
 export type DecimalMode = 'precise' | 'string' | 'double';

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { TableMapping } from '../../../lib/plan';
+import type { TableMapping } from '../../../control/plan';
 import { ContextMapping, quoteIdent } from '../mapping';
 import type { PipelineDefinition } from '../pipeline/definition';
 import { IdRangeError } from './errors';

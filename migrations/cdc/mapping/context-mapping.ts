@@ -1,4 +1,4 @@
-import type { TableMapping } from '../../../lib/plan';
+import type { TableMapping } from '../../../control/plan';
 import type { Row } from '../events/envelope';
 import { MappingConfigError, RowMappingError } from './errors';
 

@@ -1,5 +1,5 @@
-import type { Queryable } from '../source/catalog';
-import { formatLsn, parseLsn, type Lsn } from '../source/lsn';
+import type { Queryable } from '../pg/catalog';
+import { formatLsn, parseLsn, type Lsn } from '../pg/lsn';
 
 /**
  * What a source remembers besides its replication slot, kept on the SOURCE database next to the slot it describes

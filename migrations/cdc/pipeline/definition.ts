@@ -1,5 +1,5 @@
 import { withDatabase } from '../../../lib/db/urls';
-import type { Plan, TableMapping } from '../../../lib/plan';
+import type { Plan, TableMapping } from '../../../control/plan';
 import { DEFAULT_EVENT_OPTIONS, eventOptionsFrom, type EventOptions } from '../events/options';
 
 export type Direction = 'forward' | 'reverse';

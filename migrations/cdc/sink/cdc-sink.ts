@@ -5,7 +5,7 @@ import type { BatchControl, Consumer, Messaging, Producer, ReceivedBatch } from 
 import { topicFor } from '../events/envelope';
 import { ContextMapping, loadTables, type TableInfo } from '../mapping';
 import { eventOptionsOf, type PipelineDefinition } from '../pipeline/definition';
-import { markSinkTransaction } from '../source/loop-guard';
+import { markSinkTransaction } from '../pg/loop-guard';
 import type { ApplyContext } from './apply-context';
 import { ChunkApplier, type ChunkOutcome } from './chunk-applier';
 import { SinkStateError, SinkStoppedError, describeError } from './errors';

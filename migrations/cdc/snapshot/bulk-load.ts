@@ -5,10 +5,10 @@ import { ContextMapping, loadTables, quoteIdent, type EmbedMapping, type RowsMap
 import { eventOptionsOf, type PipelineDefinition } from '../pipeline/definition';
 import { ensureSinkSchema } from '../sink/sink-schema';
 import { validateTarget } from '../sink/target';
-import { tableShapeByName, type TableShape } from '../source/catalog';
-import { qualifiedName, readerConfig, splitTableName } from '../source/connection';
-import { SnapshotError, errorText } from '../source/errors';
-import { formatLsn, type Lsn } from '../source/lsn';
+import { tableShapeByName, type TableShape } from '../pg/catalog';
+import { qualifiedName, readerConfig, splitTableName } from '../pg/connection';
+import { SnapshotError, errorText } from '../pg/errors';
+import { formatLsn, type Lsn } from '../pg/lsn';
 import { pipeCopy, CopyIn } from './copy';
 import { SnapshotAbortedError } from './snapshot-reader';
 

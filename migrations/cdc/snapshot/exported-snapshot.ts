@@ -1,7 +1,7 @@
 import { Client } from 'pg';
-import { quoteIdent, replicationConfig } from '../source/connection';
-import { SnapshotError, errorText } from '../source/errors';
-import { parseLsn, type Lsn } from '../source/lsn';
+import { quoteIdent, replicationConfig } from '../pg/connection';
+import { SnapshotError, errorText } from '../pg/errors';
+import { parseLsn, type Lsn } from '../pg/lsn';
 
 /** A new slot and the snapshot of the database exactly at its consistent point. */
 export interface ExportedSnapshot {

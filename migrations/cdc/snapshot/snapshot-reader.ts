@@ -13,10 +13,10 @@ import {
 import type { Row, SnapshotMarker } from '../events/envelope';
 import type { EventOptions } from '../events/options';
 import { now } from '../events/clock';
-import { tableShapeByName } from '../source/catalog';
-import { qualifiedName, quoteIdent, readerConfig, splitTableName } from '../source/connection';
-import { SnapshotError, errorText } from '../source/errors';
-import { lsnToNumber, type Lsn } from '../source/lsn';
+import { tableShapeByName } from '../pg/catalog';
+import { qualifiedName, quoteIdent, readerConfig, splitTableName } from '../pg/connection';
+import { SnapshotError, errorText } from '../pg/errors';
+import { lsnToNumber, type Lsn } from '../pg/lsn';
 import { SnapshotMarkers } from './markers';
 
 export interface SnapshotProgress {

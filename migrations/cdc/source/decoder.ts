@@ -15,10 +15,10 @@ import type { Op, Row } from '../events/envelope';
 import type { EventOptions } from '../events/options';
 import { TransactionMetadata } from '../events/transaction-events';
 import type { Checkpoint } from '../transport/change-writer';
-import { ReplicationStreamError } from './errors';
-import { isHeartbeatPrefix } from './heartbeat';
-import { SINK_MARKER_PREFIX } from './loop-guard';
-import { lsnToNumber, parseLsn, type Lsn } from './lsn';
+import { ReplicationStreamError } from '../pg/errors';
+import { isHeartbeatPrefix } from '../pg/heartbeat';
+import { SINK_MARKER_PREFIX } from '../pg/loop-guard';
+import { lsnToNumber, parseLsn, type Lsn } from '../pg/lsn';
 
 export interface RecordOutput {
   write(records: ChangeRecord[], checkpoint?: Checkpoint): void;

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { deleteSourceOffsets } from '../offsets/source-offsets';
 import type { PipelineDefinition } from '../pipeline/definition';
-import { quoteIdent } from './connection';
+import { quoteIdent } from '../pg/connection';
 import { dropSlot } from './setup';
 
 /**

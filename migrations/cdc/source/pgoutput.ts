@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import { quoteIdent } from './connection';
+import { quoteIdent } from '../pg/connection';
 
 const keepText = (text: unknown) => text;
 

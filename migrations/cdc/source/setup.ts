@@ -1,7 +1,7 @@
-import { tableShapeByName, type Queryable, type TableShape } from './catalog';
-import { qualifiedName, quoteIdent, splitTableName } from './connection';
-import { SlotBusyError, SourceSetupError } from './errors';
-import { parseLsn, type Lsn } from './lsn';
+import { tableShapeByName, type Queryable, type TableShape } from '../pg/catalog';
+import { qualifiedName, quoteIdent, splitTableName } from '../pg/connection';
+import { SlotBusyError, SourceSetupError } from '../pg/errors';
+import { parseLsn, type Lsn } from '../pg/lsn';
 import { sleep } from '../../../lib/retry';
 
 export async function assertLogicalWal(db: Queryable): Promise<void> {

@@ -1,8 +1,8 @@
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import type { Logger } from '../../../lib/logger';
-import { replicationConfig } from './connection';
-import { ReplicationStreamError, errorText } from './errors';
-import { formatLsn, type Lsn } from './lsn';
+import { replicationConfig } from '../pg/connection';
+import { ReplicationStreamError, errorText } from '../pg/errors';
+import { formatLsn, type Lsn } from '../pg/lsn';
 import { TextPgoutputPlugin } from './pgoutput';
 
 export interface ReplicationStreamOptions {

@@ -1,7 +1,7 @@
 import type { Logger } from '../../../lib/logger';
 import type { MessagingAdmin, Producer } from '../../../lib/messaging/types';
 import type { ChangeRecord } from '../events/change-events';
-import type { Lsn } from '../source/lsn';
+import type { Lsn } from '../pg/lsn';
 import { DeliveryError, WriterClosedError } from './errors';
 import { backoffDelay } from '../../../lib/retry';
 

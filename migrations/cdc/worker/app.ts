@@ -8,7 +8,7 @@ import { validate } from '../../../lib/http/validate';
 import type { Logger } from '../../../lib/logger';
 import type { PipelineRegistry } from './registry';
 import { CatalogError, MappingConfigError } from '../mapping';
-import { SourceSetupError } from '../source/errors';
+import { SourceSetupError } from '../pg/errors';
 import { CdcWorker, WorkerError } from './worker';
 import { registerPipelineMetrics } from './metrics';
 

@@ -2,7 +2,7 @@
 import { tracing } from '../../../lib/telemetry/register';
 import { listen } from '../../../lib/http/server';
 import { createLogger } from '../../../lib/logger';
-import { loadPlan } from '../../../lib/plan';
+import { loadPlan } from '../../../control/plan';
 import { exitWithParent, onShutdown } from '../../../lib/process/shutdown';
 import { withDatabase } from '../../../lib/db/urls';
 import { createWorkerApp } from './app';

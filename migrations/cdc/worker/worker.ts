@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import type { Logger } from '../../../lib/logger';
 import { createMessaging } from '../../../lib/messaging/kafka';
 import type { Messaging } from '../../../lib/messaging/types';
-import { getContext, type Plan } from '../../../lib/plan';
+import { getContext, type Plan } from '../../../control/plan';
 import { reconcile, type ReconcileResult } from '../../reconcile';
 import { topicFor } from '../events/envelope';
 import { applyGuard, readGuard, resetGuard, type GuardStatus } from '../guard/write-guard';
@@ -12,7 +12,7 @@ import { guardedTables, pipelinesFor, type Direction, type PipelineDefinition } 
 import { CdcSink, type SinkState, type SinkStatus } from '../sink';
 import { BulkLoadRefusedError } from '../snapshot/bulk-load';
 import { CdcSource, HEARTBEAT_PREFIX, type SourceState } from '../source';
-import { parseLsn } from '../source/lsn';
+import { parseLsn } from '../pg/lsn';
 import type { PipelineRegistry } from './registry';
 import type { PipelineState, PipelineStatus, SyncResult } from '../../../control/contracts';
 import { pollUntil } from '../../../lib/retry';

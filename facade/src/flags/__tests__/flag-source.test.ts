@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../../../lib/logger';
-import { flagNames } from '../../../../lib/plan';
+import { flagNames } from '../../../../control/plan';
 import { BackupFile } from '../backup-file';
 import { UnleashFlags } from '../flag-source';
 

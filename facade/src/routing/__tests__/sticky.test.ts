@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { parsePlan } from '../../../../lib/plan';
+import { parsePlan } from '../../../../control/plan';
 import { JwksVerifier } from '../jwt';
 import { StickyUsers } from '../sticky';
 

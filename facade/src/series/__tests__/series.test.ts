@@ -1,6 +1,6 @@
 import { histogramDelta, histogramQuantile } from '../quantile';
 import { SeriesRecorder, type SeriesSources } from '../series';
-import type { PipelineStatus } from '../../../../lib/stages/cdc-client';
+import type { PipelineStatus } from '../../../../control/stages/cdc-client';
 
 const INF = Number.POSITIVE_INFINITY;
 

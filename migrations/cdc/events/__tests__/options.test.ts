@@ -1,4 +1,4 @@
-import { planSchema } from '../../../../lib/plan';
+import { planSchema } from '../../../../control/plan';
 import { eventOptionsFrom } from '../options';
 
 const plan = (cdc: unknown) =>

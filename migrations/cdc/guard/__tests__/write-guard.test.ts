@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createLogger } from '../../../../lib/logger';
 import { listen, type RunningServer } from '../../../../lib/http/server';
 import { withDatabase } from '../../../../lib/db/urls';
-import { parsePlan } from '../../../../lib/plan';
+import { parsePlan } from '../../../../control/plan';
 import { createTestDatabase, type TestDatabase } from '../../../../test/harness/database';
 import { eventually } from '../../../../test/harness/eventually';
 import { describeWithKafka, testKafkaBrokers } from '../../../../test/harness/kafka';

@@ -1,4 +1,4 @@
-import { loadPlan } from '../../../../lib/plan';
+import { loadPlan } from '../../../../control/plan';
 import { ContextMapping } from '../context-mapping';
 import { MappingConfigError, RowMappingError } from '../errors';
 import { fromDebezium } from '../values';

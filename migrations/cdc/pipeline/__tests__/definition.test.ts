@@ -1,4 +1,4 @@
-import { parsePlan } from '../../../../lib/plan';
+import { parsePlan } from '../../../../control/plan';
 import { guardedTables, pipelinesFor } from '../definition';
 
 const plan = (writes: string) =>

@@ -4,7 +4,7 @@ import { createSequelize } from '../../../../lib/db/sequelize';
 import { migrate } from '../../../../lib/db/migrator';
 import { createLogger } from '../../../../lib/logger';
 import type { Message, Messaging } from '../../../../lib/messaging/types';
-import { planSchema, type Plan } from '../../../../lib/plan';
+import { planSchema, type Plan } from '../../../../control/plan';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../../../../test/harness/database';
 import { migrations as monolithMigrations } from '../../../../monolith/src/db/migrations';
 import { ordersSchema } from '../../../../extracted/orders/src/db/migrations/0001-orders';

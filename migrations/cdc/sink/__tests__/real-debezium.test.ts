@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { createLogger } from '../../../../lib/logger';
 import { createMessaging } from '../../../../lib/messaging/kafka';
 import type { Messaging } from '../../../../lib/messaging/types';
-import { planSchema, type CdcOptions } from '../../../../lib/plan';
+import { planSchema, type CdcOptions } from '../../../../control/plan';
 import { createTestDatabase, testServerUrl, type TestDatabase } from '../../../../test/harness/database';
 import { eventually } from '../../../../test/harness/eventually';
 import { describeWithKafka, testKafkaBrokers } from '../../../../test/harness/kafka';

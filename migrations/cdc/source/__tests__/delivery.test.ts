@@ -7,7 +7,7 @@ import { topicFor } from '../../events/envelope';
 import type { PipelineDefinition } from '../../pipeline/definition';
 import { CdcSource } from '../cdc-source';
 import { dropPipelineSource } from '../drop';
-import { markSinkTransaction } from '../loop-guard';
+import { markSinkTransaction } from '../../pg/loop-guard';
 import { TopicCollector, confirmedFlushLsn, connect, currentLsn, definitionFor, gated, refusing, testLogger, testMessaging } from './helpers';
 
 describeWithKafka('CDC source: acknowledgements, heartbeats, loop guard, restarts', () => {

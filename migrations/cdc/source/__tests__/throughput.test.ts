@@ -6,7 +6,7 @@ import type { Messaging } from '../../../../lib/messaging/types';
 import { CdcSource } from '../cdc-source';
 import { dropPipelineSource } from '../drop';
 import { topicFor } from '../../events/envelope';
-import { formatLsn, parseLsn } from '../lsn';
+import { formatLsn, parseLsn } from '../../pg/lsn';
 import { connect, definitionFor, testLogger, testMessaging } from './helpers';
 
 const BURST = 100_000;

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { parseConfig } from '../config';
-import { PROJECT_ROOT } from '../project';
+import { parseConfig } from '../../lib/config';
+import { PROJECT_ROOT } from '../../lib/project';
 import { planSchema, type AutoRollback, type Gates, type Plan, type PlanContext } from './schema';
 
 export const DEFAULT_PLAN_PATH = path.join(PROJECT_ROOT, 'migrations', 'shop.plan.yaml');

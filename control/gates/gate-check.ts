@@ -1,6 +1,6 @@
 import type { ContextStatus, GateResult, PipelineStatus, ReconcileSummary, StagePosition } from '../contracts';
-import { effectiveGates, STAGES, stageIndex, type Plan, type Stage } from '../../lib/plan';
-import { evaluateGates, pipelineHealth, type GateInputs } from '../../lib/stages/gates';
+import { effectiveGates, STAGES, stageIndex, type Plan, type Stage } from '../plan';
+import { evaluateGates, pipelineHealth, type GateInputs } from './gates';
 
 /**
  * The gates' inputs, built in one place for every caller (the CLI from the facade's admin API, the facade from

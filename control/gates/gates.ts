@@ -1,7 +1,7 @@
-import type { GateResult, PipelineState, PipelineStatus } from '../../control/contracts';
+import type { GateResult, PipelineState, PipelineStatus } from '../contracts';
 import type { Gates, Stage } from '../plan';
 
-export type { GateResult } from '../../control/contracts';
+export type { GateResult } from '../contracts';
 
 export interface PipelineHealth {
   name: string;

@@ -1,7 +1,7 @@
-import type { Direction, GuardStatus, PipelineStatus, ReconcileSummary, SyncResult } from '../../control/contracts';
-import { ToolkitError } from '../errors';
+import type { Direction, GuardStatus, PipelineStatus, ReconcileSummary, SyncResult } from '../contracts';
+import { ToolkitError } from '../../lib/errors';
 
-export type { GuardStatus, PipelineStatus, SyncResult } from '../../control/contracts';
+export type { GuardStatus, PipelineStatus, SyncResult } from '../contracts';
 
 /**
  * What stage changes need from the CDC worker (its REST API, in the style of Kafka Connect's). Kept as an

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ToolkitError } from '../errors';
+import { ToolkitError } from '../../lib/errors';
 
 /** Any failure talking to Unleash's admin API. */
 export class UnleashError extends ToolkitError {}
