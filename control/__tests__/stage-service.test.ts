@@ -109,7 +109,7 @@ describe('stage service (real Unleash, real Postgres for the lock and the histor
     expect(await at('users')).toEqual({ stage: 'canary', percent: 10 });
     const [entry] = await storeA.list({ context: 'users', limit: 1 });
     expect(entry).toMatchObject({ actor: 'cli', from: { stage: 'shadow', percent: 0 }, to: { stage: 'canary', percent: 10 }, reason: 'numbers look fine', forced: false });
-    expect(entry.gates.map((g) => g.gate)).toEqual(['shadow.compared', 'shadow.diffRate', 'reconcile.clean']);
+    expect(entry.gates.map((g) => g.gate)).toEqual(['shadow.compared', 'shadow.diffRate', 'writes.violations', 'reconcile.clean']);
   });
 
   it('monolith → shadow extracts first, then checks the forward pipeline the extraction started', async () => {

@@ -21,6 +21,8 @@ export const UNLEASH_REASON = 'flags changed in Unleash directly (not through st
  */
 export class FlagChangeRecorder {
   private readonly observed = new Map<string, StagePosition>();
+  /** The newest history entry of each context when it was last looked at. */
+  private readonly lastEntry = new Map<string, string>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -64,10 +66,17 @@ export class FlagChangeRecorder {
       if (before && same(before, now)) continue;
       try {
         await this.store.withContextLock(context, async () => {
-          const latest = (await this.store.list({ context, limit: 1 }))[0];
+          const recent = await this.store.list({ context, limit: 20 });
+          const latest = recent[0];
           const current = this.flags.state(context);
           this.observed.set(context, current);
-          if (latest ? same(latest.to, current) : !before) return;
+          // The facade's flags lag Unleash by a poll: a stage service may have made several moves since the last look
+          // (shadow, then monolith, before this facade saw shadow). Any move recorded since then explains the state.
+          const seen = this.lastEntry.get(context);
+          const at = seen === undefined ? 0 : recent.findIndex((e) => e.id === seen);
+          const since = at === -1 ? recent : recent.slice(0, Math.max(1, at));
+          if (latest) this.lastEntry.set(context, latest.id);
+          if (latest ? since.some((e) => same(e.to, current)) : !before) return;
           const from = before ?? latest?.to;
           if (!from || same(from, current)) return;
           await this.store.record({ context, actor: 'unleash', from, to: current, gates: [], reason: UNLEASH_REASON, forced: false });

@@ -10,6 +10,11 @@ export interface ControlApiOptions {
   allowedHosts?: string[];
   /** Paths answered without the checks: the health check. */
   openPaths?: string[];
+  /**
+   * Paths read without the token but still only under an allowed `Host`: Prometheus scrapes them like the facade's
+   * open metrics, and a web page cannot read them through DNS rebinding.
+   */
+  tokenlessPaths?: string[];
   failures?: FailureBudget;
 }
 
@@ -30,6 +35,7 @@ export function hostName(host: string | undefined): string {
 export function controlApi(options: ControlApiOptions): RequestHandler {
   const hosts = new Set([...LOCAL_HOSTS, ...(options.allowedHosts ?? []).map((h) => h.trim().toLowerCase()).filter(Boolean)]);
   const open = new Set(options.openPaths ?? ['/health']);
+  const tokenless = new Set(options.tokenlessPaths ?? []);
   const expected = digest(options.token);
   const failures = options.failures ?? new FailureBudget();
   return (req, res, next) => {
@@ -39,6 +45,10 @@ export function controlApi(options: ControlApiOptions): RequestHandler {
     }
     if (!hosts.has(hostName(req.headers.host))) {
       res.status(403).json(errorBody('host_not_allowed', `Host ${JSON.stringify(req.headers.host ?? '')} is not one this API answers to (127.0.0.1, localhost or a configured name)`));
+      return;
+    }
+    if (tokenless.has(req.path) && req.method === 'GET') {
+      next();
       return;
     }
     const address = req.socket.remoteAddress ?? '';

@@ -66,7 +66,7 @@ describe('strangler up --plan (the sample library)', () => {
       const last = run.output().trim().split('\n').pop();
       expect(last).toMatch(/^strangler: plan check failed: FAIL {2}url monolith: http:\/\/127\.0\.0\.1:9 does not answer: .+ — fix: start it, or fix its url in the plan \(and \d+ more: strangler plan check --plan examples\/library\/plan\.yaml\)$/);
       for (const port of Object.values(ports)) expect(await isPortTaken(Number(port))).toBe(false);
-      expect(fs.existsSync(path.join(home, 'stack.json'))).toBe(false);
+      expect(fs.existsSync(path.join(home, 'private', 'stack.json'))).toBe(false);
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }
@@ -102,7 +102,7 @@ describe('strangler up --plan (the sample library)', () => {
       expect(JSON.parse(status.output()).contexts.map((c: { name: string }) => c.name).sort()).toEqual(['catalog', 'lending']);
 
       // A context someone else put in a stage is not the demo's to reset.
-      const stack = JSON.parse(fs.readFileSync(path.join(home, 'stack.json'), 'utf8'));
+      const stack = JSON.parse(fs.readFileSync(path.join(home, 'private', 'stack.json'), 'utf8'));
       const admin = new UnleashAdminClient({ url: stack.unleash.url, adminToken: stack.unleash.adminToken });
       await applyStage(admin, 'lending', 'shadow');
       const refused = runCli(['demo', '--context', 'lending'], { STRANGLER_HOME: home });
@@ -124,7 +124,7 @@ describe('strangler up --plan (the sample library)', () => {
         expect(catalog).toMatchObject({ stage: 'retired', pipelines: { forward: { state: 'streaming' }, reverse: { state: 'streaming' } } });
       }, 15_000, 500);
 
-      const state = JSON.parse(fs.readFileSync(path.join(home, 'stack.json'), 'utf8'));
+      const state = JSON.parse(fs.readFileSync(path.join(home, 'private', 'stack.json'), 'utf8'));
       const pids: number[] = state.components.map((c: { pid?: number }) => c.pid).filter(Boolean);
       run.child.kill('SIGINT');
       expect((await run.exited()).code).toBe(0);

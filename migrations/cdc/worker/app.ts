@@ -97,6 +97,6 @@ export function createWorkerApp(
     logger,
     routers: [router],
     health: () => registry.ping(),
-    guard: controlApi({ token: access.adminToken, allowedHosts: access.allowedHosts, openPaths: ['/health', '/metrics'] }),
+    guard: controlApi({ token: access.adminToken, allowedHosts: access.allowedHosts, openPaths: ['/health'], tokenlessPaths: ['/metrics'] }),
   });
 }

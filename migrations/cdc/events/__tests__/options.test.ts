@@ -27,7 +27,7 @@ describe("pipeline options under Debezium's names", () => {
       const parsed = plan(cdc);
       return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     };
-    expect(issues({ 'decimal.handling.mod': 'string' })).toEqual(['contexts.users.cdc: Unrecognized key: "decimal.handling.mod"']);
+    expect(issues({ 'decimal.handling.mod': 'string' })).toEqual(['contexts.users.cdc: unknown key (did you mean "decimal.handling.mode"?)']);
     expect(issues({ 'skipped.operations': 'x' })).toEqual(['contexts.users.cdc.skipped.operations: must be "none" or a comma-separated list of c, u, d, t']);
     expect(issues({ forward: { 'decimal.handling.mode': 'exact' } })[0]).toMatch(/^contexts\.users\.cdc\.forward\.decimal\.handling\.mode: /);
   });
