@@ -172,6 +172,7 @@ contexts:
   clock:
     service: { url: "${service.url}", database: clock }
     routes: ["* /api/clock"]
+    shadow: { writes: dryRun }
 `);
     facade = await startTestFacade({ plan, unleash, env: { SHADOW_CONCURRENCY: '2' } });
     await applyStage(new UnleashAdminClient({ url: unleash.url, adminToken: unleash.adminToken }), 'clock', 'shadow');

@@ -138,7 +138,7 @@ describe('strangler plan check', () => {
     await sql(monolith.url, 'CREATE TABLE IF NOT EXISTS event_log (at timestamptz, line text)');
     const plan = fs.readFileSync('examples/library/plan.yaml', 'utf8')
       .replace('columns: { author_name: author }', 'columns: { author_name: writer }')
-      .replace('genres: { table: genres }', 'genres: { table: genres }\n      event_log: { table: event_log }');
+      .replace('genres: { table: genres, reference: true }', 'genres: { table: genres, reference: true }\n      event_log: { table: event_log }');
     const file = path.join(tmp, 'broken.plan.yaml');
     fs.writeFileSync(file, plan);
     const broken = { ...env, LENDING_URL: 'http://127.0.0.1:9' };

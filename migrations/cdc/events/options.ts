@@ -15,8 +15,11 @@ export interface ValueFormat {
  * with Debezium 3.6's defaults.
  */
 export interface EventOptions extends ValueFormat {
-  /** `skipped.operations`: Debezium skips truncates (`t`) unless told otherwise. */
-  skipped: ReadonlySet<Op>;
+  /**
+   * `skipped.operations`: Debezium skips truncates (`t`) unless told otherwise. A list, not a Set: a pipeline's
+   * definition crosses process boundaries as JSON (the bench's and the fault suite's child processes).
+   */
+  skipped: readonly Op[];
   /** `tombstones.on.delete`. */
   tombstones: boolean;
   /** `provide.transaction.metadata`: BEGIN/END events on `<prefix>.transaction` and each event's `transaction`. */
@@ -26,15 +29,15 @@ export interface EventOptions extends ValueFormat {
 export const DEFAULT_EVENT_OPTIONS: EventOptions = {
   decimal: 'precise',
   time: 'adaptive',
-  skipped: new Set<Op>(['t']),
+  skipped: ['t'],
   tombstones: true,
   transactionMetadata: false,
 };
 
-function skippedOps(text: string | undefined): ReadonlySet<Op> {
+function skippedOps(text: string | undefined): readonly Op[] {
   if (text === undefined) return DEFAULT_EVENT_OPTIONS.skipped;
-  if (text === 'none') return new Set();
-  return new Set(text.split(',') as Op[]);
+  if (text === 'none') return [];
+  return [...new Set(text.split(',') as Op[])];
 }
 
 /** A pipeline's options: the context's, overridden by its direction's (both already validated by the plan schema). */

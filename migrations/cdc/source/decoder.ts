@@ -178,7 +178,7 @@ export class TransactionDecoder {
   }
 
   private skips(op: Op): boolean {
-    return this.options.options.skipped.has(op);
+    return this.options.options.skipped.includes(op);
   }
 
   /** A delete and, with tombstones.on.delete, its tombstone. */

@@ -1,4 +1,5 @@
 import pkg from '../../../package.json';
+import { eventually } from '../../../test/harness/eventually';
 import { startTestUnleash, type TestUnleash } from '../../../test/harness/unleash';
 
 /** What the local stack promises a person about its Unleash (README: the stack's table, `strangler up`'s banner). */
@@ -26,8 +27,13 @@ describe('the local stack\'s Unleash server', () => {
       });
     expect(unleash.uiLogin).toEqual({ user: 'admin', password: 'unleash4all' });
 
-    const ok = await login(unleash.uiLogin.password);
-    expect(ok.status).toBe(200);
+    // Unleash creates its first admin user in the background after it starts answering: on a busy machine the very
+    // first login can come before it.
+    let ok!: Response;
+    await eventually(async () => {
+      ok = await login(unleash.uiLogin.password);
+      expect(ok.status).toBe(200);
+    }, 15_000, 500);
     const cookie = ok.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
     const me = await fetch(`${unleash.url}/api/admin/user`, { headers: { cookie } });
     expect(me.status).toBe(200);

@@ -112,7 +112,7 @@ function differences(ours: Received[], theirs: CapturedRecord[], prefix: string,
 
 const OPTIONS: Record<string, EventOptions> = {
   '1-default': DEFAULT_EVENT_OPTIONS,
-  '2-string-txmeta-truncate': { ...DEFAULT_EVENT_OPTIONS, decimal: 'string', transactionMetadata: true, skipped: new Set() },
+  '2-string-txmeta-truncate': { ...DEFAULT_EVENT_OPTIONS, decimal: 'string', transactionMetadata: true, skipped: [] },
   '3-double-connect-notombstones': { ...DEFAULT_EVENT_OPTIONS, decimal: 'double', time: 'connect', tombstones: false },
 };
 
