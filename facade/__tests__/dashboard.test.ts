@@ -270,13 +270,14 @@ describe('dashboard in a real browser (chromium, real Unleash, monolith and user
     await page.setViewportSize({ width: 1600, height: 1000 });
   });
 
-  it('shows the stage history: the change made in Unleash and the moves made from the page', async () => {
-    await eventually(async () => expect(await page.locator('#history [data-history]').count()).toBe(3), 5_000, 100);
+  it('shows the stage history: the changes made in Unleash and the moves made from the page', async () => {
+    await eventually(async () => expect(await page.locator('#history [data-history]').count()).toBe(4), 5_000, 100);
     const rows = await Promise.all((await page.locator('#history [data-history]').all()).map(async (row) => (await cells(row)).slice(1)));
     expect(rows).toEqual([
       ['notifications', 'dashboard', 'monolith → shadow (forced)', '0/2 pass', ''],
       ['users', 'dashboard', 'cutover → retired', '1/1 pass', ''],
-      ['users', 'unleash', 'shadow → cutover', '—', 'flags changed in Unleash directly (not through strangler)'],
+      ['users', 'unleash', 'canary 50% → cutover', '—', 'flags changed in Unleash directly (not through strangler)'],
+      ['users', 'unleash', 'shadow → canary 50%', '—', 'flags changed in Unleash directly (not through strangler)'],
     ]);
   });
 
