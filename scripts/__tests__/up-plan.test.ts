@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Client } from 'pg';
 import path from 'node:path';
-import { freePort, isPortTaken } from '../../lib/net/ports';
+import { isPortTaken, portForLater } from '../../lib/net/ports';
 import { processAlive, runCli, tempStackHome } from '../../test/harness/cli';
 import { createTestDatabase, type TestDatabase } from '../../test/harness/database';
 import { eventually } from '../../test/harness/eventually';
@@ -20,7 +20,7 @@ const PLAN = 'examples/library/plan.yaml';
 
 async function toolkitPorts(): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
-  for (const name of Object.values(TOOLKIT_PORT_ENV)) env[name] = String(await freePort());
+  for (const name of Object.values(TOOLKIT_PORT_ENV)) env[name] = String(await portForLater());
   return env;
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort, isPortTaken } from '../../lib/net/ports';
+import { isPortTaken, portForLater } from '../../lib/net/ports';
 import { processAlive, runCli, tempStackHome } from '../../test/harness/cli';
 import { eventually } from '../../test/harness/eventually';
 import { PORT_ENV } from '../stack/topology';
@@ -9,7 +9,7 @@ import { PORT_ENV } from '../stack/topology';
 /** Every port of the stack moved to a free one, so the test never collides with a running stack. */
 async function freePorts(): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
-  for (const name of Object.values(PORT_ENV)) env[name] = String(await freePort());
+  for (const name of Object.values(PORT_ENV)) env[name] = String(await portForLater());
   return env;
 }
 

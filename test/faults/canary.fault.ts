@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import request from 'supertest';
 import { createLogger } from '../../lib/logger';
 import { withDatabase } from '../../lib/db/urls';
-import { freePort } from '../../lib/net/ports';
+import { portForLater } from '../../lib/net/ports';
 import type { Plan } from '../../control/plan';
 import { UnleashAdminClient } from '../../control/flags/admin-client';
 import { applyStage, readStage } from '../../control/flags/stage-flags';
@@ -67,9 +67,9 @@ describeWithKafka('faults 5, 6, 8: a 50 % canary of the users context under load
 
   beforeAll(async () => {
     [unleashDb, usersDb, cdcDb, monolith] = await Promise.all([createTestDatabase('unleash'), createTestDatabase('users'), createTestDatabase('cdc'), startTestMonolith()]);
-    unleashPort = await freePort();
-    const usersPort = await freePort();
-    facadePort = await freePort();
+    unleashPort = await portForLater();
+    const usersPort = await portForLater();
+    facadePort = await portForLater();
     usersUrl = `http://127.0.0.1:${usersPort}`;
     [unleash, usersChild] = await Promise.all([
       startUnleashServer(),

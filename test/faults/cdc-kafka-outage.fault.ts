@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../lib/logger';
-import { freePort } from '../../lib/net/ports';
+import { portForLater } from '../../lib/net/ports';
 import { CdcSink } from '../../migrations/cdc/sink';
 import { CdcSource } from '../../migrations/cdc/source';
 import { startKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from '../../scripts/stack/kafka-broker';
@@ -28,9 +28,9 @@ describeWithKafka('fault 3: Kafka stops for 15 s under load and comes back on th
 
   beforeAll(async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'strangler-fault-kafka-'));
-    const port = await freePort();
-    let controllerPort = await freePort();
-    while (controllerPort === port) controllerPort = await freePort();
+    const port = await portForLater();
+    let controllerPort = await portForLater();
+    while (controllerPort === port) controllerPort = await portForLater();
     brokerOptions = { dataDir: path.join(home, 'kafka'), port, controllerPort, heapMb: 384 };
     broker = await startKafkaBroker(brokerOptions);
     bed = await createCdcBed({ brokers: broker.brokers, seedRows: 2_000 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../lib/logger';
-import { freePort } from '../../lib/net/ports';
+import { portForLater } from '../../lib/net/ports';
 import { CdcSink } from '../../migrations/cdc/sink';
 import { CdcSource } from '../../migrations/cdc/source';
 import { eventually } from '../harness/eventually';
@@ -41,7 +41,7 @@ describeWithKafka('fault 4: the target database server stops under load and star
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'strangler-fault-pg-'));
     fs.chmodSync(home, 0o755);
     pgDir = path.join(home, 'pg');
-    pgPort = await freePort();
+    pgPort = await portForLater();
     targetServer = await startTargetServer(pgDir, pgPort);
     bed = await createCdcBed({ brokers: testKafkaBrokers(), serviceServerUrl: targetServer.url, seedRows: 2_000 });
     const logger = createLogger('cdc', 'silent');
