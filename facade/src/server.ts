@@ -13,8 +13,9 @@ import { StageService } from '../../control/stages/stage-service';
 import { UpstreamHealthChecker } from './admin/upstream-health';
 import type { FacadeConfig } from './config';
 import { NoFlags, UnleashFlags, type Flags } from './flags/flag-source';
-import { recordBreaker, recordStage } from './metrics';
-import { Forwarder, upstream } from './routing/forwarder';
+import { recordBreaker, recordStage } from './metrics/metrics';
+import { Forwarder } from './routing/forwarder';
+import { upstream } from './upstreams/upstream';
 import { FacadeRouter, type RoutedContext } from './routing/router';
 import { StickyUsers } from './routing/sticky';
 import { ViolationWatch } from './shadow/violations';
@@ -24,7 +25,7 @@ import { UpstreamBreaker } from './upstreams/breaker';
 import { AutoRollback } from './rollback/auto-rollback';
 import { UnleashAdminClient } from '../../control/flags/admin-client';
 import { ServiceOutcomes } from './upstreams/outcomes';
-import { TrafficWindow } from './dashboard/traffic';
+import { dashboardRoutes, TrafficWindow } from './dashboard';
 import { SeriesRecorder } from './series/series';
 import { requestTotals, serviceLatency } from './series/registry-totals';
 
@@ -134,7 +135,7 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     const s = flags.state(name);
     return `${s.stage}:${s.percent}`;
   });
-  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, history: control, series, traffic, plan, trustProxy: config.TRUST_PROXY });
+  const admin = createAdminApp({ status, adminToken: config.STRANGLER_ADMIN_TOKEN, logger, stages, history: control, series, plan, trustProxy: config.TRUST_PROXY, dashboard: (auth) => dashboardRoutes({ auth, status, traffic }) });
 
   await flags.ready(FLAGS_READY_TIMEOUT_MS);
   // Baselines once the flags are known: the first point then already carries the right stage.

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import YAML from 'yaml';
 import { registry as processRegistry } from '../../lib/http/metrics';
 // Registers the facade's metrics on the process registry.
-import '../../facade/src/metrics';
+import '../../facade/src/metrics/metrics';
 import { registerPipelineMetrics } from '../../migrations/cdc/worker/metrics';
 
 /**

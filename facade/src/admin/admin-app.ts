@@ -1,18 +1,16 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import { z } from 'zod';
 import { errorBody } from '../../../lib/http/errors';
 import { registry } from '../../../lib/http/metrics';
 import { errorHandler, refuseOptions, requestContext } from '../../../lib/http/middleware';
 import { validate } from '../../../lib/http/validate';
 import type { Logger } from '../../../lib/logger';
-import { adminAuth, requireAdmin } from './auth';
-import { dashboardRoutes } from '../dashboard';
+import { adminAuth, requireAdmin, type AdminAuth } from './auth';
 import type { StatusService } from './status';
 import { GateRefusedError, StageError, type StageService } from '../../../control/stages/stage-service';
 import { StageBusyError, type ControlStore } from '../../../control/history/control-store';
 import { UnleashError } from '../../../control/flags/admin-client';
 import { CdcUnavailableError } from '../../../control/stages/cdc-client';
-import type { TrafficWindow } from '../dashboard/traffic';
 import type { SeriesRecorder } from '../series/series';
 import { seriesRoutes } from '../series/routes';
 import type { Plan } from '../../../control/plan';
@@ -48,7 +46,11 @@ export function createAdminApp(deps: {
   stages?: StageService;
   history: Pick<ControlStore, 'list'>;
   series?: SeriesRecorder;
-  traffic?: TrafficWindow;
+  /**
+   * The dashboard's pages and JSON routes, given the admin auth they share (built by the server, so this app and the
+   * dashboard do not import each other).
+   */
+  dashboard?: (auth: AdminAuth) => { pages: Router; api: Router };
   /** Enables `GET /gates` (the next stage's gates before Advance). */
   plan?: Plan;
   trustProxy?: boolean;
@@ -73,11 +75,11 @@ export function createAdminApp(deps: {
   });
 
   const auth = adminAuth(deps.adminToken);
-  const dashboard = dashboardRoutes({ auth, status: deps.status, traffic: deps.traffic });
-  router.use(dashboard.pages);
+  const dashboard = deps.dashboard?.(auth);
+  if (dashboard) router.use(dashboard.pages);
 
   router.use(requireAdmin(auth));
-  router.use(dashboard.api);
+  if (dashboard) router.use(dashboard.api);
   if (deps.series) router.use(seriesRoutes(deps.series));
   if (deps.plan) router.use(gateRoutes(deps.plan, deps.status));
 

@@ -1,4 +1,4 @@
-import type { Upstream } from '../routing/forwarder';
+import type { Upstream } from '../upstreams/upstream';
 
 export interface UpstreamHealth {
   status: 'ok' | 'down';

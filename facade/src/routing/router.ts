@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { Logger } from '../../../lib/logger';
 import { RouteTable, type Plan } from '../../../control/plan';
 import type { Flags } from '../flags/flag-source';
-import { recordRequest } from '../metrics';
+import { recordRequest } from '../metrics/metrics';
 import { tapResponse } from '../shadow/capture';
 import type { Captured } from '../shadow/compare';
 import type { ShadowContext, Shadower } from '../shadow/shadower';
@@ -10,7 +10,8 @@ import { UpstreamServerError, isOpenBreakerError, type UpstreamBreaker } from '.
 import type { ServiceOutcomes } from '../upstreams/outcomes';
 import { MAX_BODY_BYTES, BodyTimeoutError, BodyTooLargeError, bodyOnSafeMethod, declaredTooLarge, hasUndeclaredBody, readBody } from './body';
 import { dropForwardedHeaders, MAX_REQUEST_HEADERS, tooManyHeaders } from './headers';
-import { EMPTY_BODY, IncompleteRequestError, type Forwarder, type Upstream } from './forwarder';
+import { EMPTY_BODY, IncompleteRequestError, type Forwarder } from './forwarder';
+import type { Upstream } from '../upstreams/upstream';
 import { ensureRequestId, ensureTraceparent, isSafeMethod, stripStranglerHeaders } from './request-meta';
 import type { StickyUsers } from './sticky';
 import { sendError } from './respond';

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Upstream } from '../routing/forwarder';
+import type { Upstream } from '../upstreams/upstream';
 import type { Captured } from './compare';
 
 /** Bodies larger than this are compared on their first bytes only (marked truncated). */

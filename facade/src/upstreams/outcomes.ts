@@ -1,4 +1,4 @@
-import { recordFallback as recordFallbackMetric } from '../metrics';
+import { recordFallback as recordFallbackMetric } from '../metrics/metrics';
 
 /**
  * Service outcomes per context in a sliding window of one-second buckets: the error rate the canary → cutover gate

@@ -114,8 +114,13 @@ describeWithKafka('bulk initial load (COPY from the exported snapshot) and the s
           if (i % 5 === 0) await writer.query('UPDATE order_items SET quantity = quantity + 1 WHERE order_id = $1 AND position = 1', [rand(ORDERS)]);
           if (i % 7 === 0) await writer.query('DELETE FROM order_items WHERE order_id = $1 AND position = 0', [rand(ORDERS)]);
           if (i % 11 === 0) {
-            const { rows } = await writer.query<{ id: number }>(`INSERT INTO orders (user_id, status, total_cents) VALUES ($1, 'pending', 700) RETURNING id`, [rand(USERS / 2)]);
-            await writer.query(`INSERT INTO order_items (order_id, position, sku, quantity, unit_price_cents) VALUES ($1, 0, 'NEW', 1, 700)`, [rows[0].id]);
+            // A user that still exists: the deletes above may have taken the one a random id names (a foreign-key
+            // error would end this writer, and the test would wait for writes that never come).
+            const { rows } = await writer.query<{ id: number }>(
+              `INSERT INTO orders (user_id, status, total_cents) SELECT id, 'pending', 700 FROM users WHERE id <= $1 ORDER BY id DESC LIMIT 1 RETURNING id`,
+              [rand(USERS / 2)],
+            );
+            if (rows[0]) await writer.query(`INSERT INTO order_items (order_id, position, sku, quantity, unit_price_cents) VALUES ($1, 0, 'NEW', 1, 700)`, [rows[0].id]);
           }
           await writer.query('COMMIT');
         }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { registry } from '../../lib/http/metrics';
-import { STAGES, type Stage } from '../../control/plan';
+import { registry } from '../../../lib/http/metrics';
+import { STAGES, type Stage } from '../../../control/plan';
 
 /**
  * The facade's Prometheus metrics, on the process registry (served at /_strangler/metrics). Label children are
