@@ -9,6 +9,9 @@ export class PipelineRegistry {
 
   static async open(databaseUrl: string): Promise<PipelineRegistry> {
     const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'strangler-cdc-worker' });
+    // An idle connection the server ends (a restart, pg_terminate_backend, a dropped database) is emitted on the pool;
+    // without a listener that would crash the worker. pg drops the client, and the next query opens a new one.
+    pool.on('error', () => undefined);
     await pool.query(`
       CREATE TABLE IF NOT EXISTS cdc_pipelines (
         name        text PRIMARY KEY,
