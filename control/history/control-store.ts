@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
 import type { Actor, GateResult, HistoryEntry, StagePosition } from '../contracts';
 import { ToolkitError } from '../../lib/errors';
+import { migrateOwnedSchema, SchemaTooNewError, type OwnedSchema } from '../../lib/db/schema-migrations';
 
 /** Another stage move of the same context holds the lock (another terminal, the dashboard, the automatic rollback). */
 export class StageBusyError extends ToolkitError {
@@ -29,22 +30,34 @@ export interface ControlStore {
 
 // Advisory lock keys are (int4, int4): a fixed class for stage moves, the context's hash for the object.
 const LOCK_CLASS = 0x53544753; // "STGS"
-const SCHEMA_LOCK = 0x53544748; // "STGH"
 
-const SCHEMA = `CREATE TABLE IF NOT EXISTS stage_history (
-  id bigserial PRIMARY KEY,
-  at timestamptz NOT NULL DEFAULT now(),
-  context text NOT NULL,
-  actor text NOT NULL,
-  from_stage text NOT NULL,
-  from_percent integer NOT NULL,
-  to_stage text NOT NULL,
-  to_percent integer NOT NULL,
-  gates jsonb NOT NULL DEFAULT '[]',
-  reason text,
-  forced boolean NOT NULL DEFAULT false
-);
-CREATE INDEX IF NOT EXISTS stage_history_context ON stage_history (context, id DESC);`;
+/** Step 1 says IF NOT EXISTS because databases made before the ledger already hold the table. */
+export const CONTROL_SCHEMA: OwnedSchema = {
+  owner: 'stage-history',
+  schema: 'public',
+  steps: [
+    {
+      version: 1,
+      name: 'stage history',
+      statements: [
+        `CREATE TABLE IF NOT EXISTS stage_history (
+          id bigserial PRIMARY KEY,
+          at timestamptz NOT NULL DEFAULT now(),
+          context text NOT NULL,
+          actor text NOT NULL,
+          from_stage text NOT NULL,
+          from_percent integer NOT NULL,
+          to_stage text NOT NULL,
+          to_percent integer NOT NULL,
+          gates jsonb NOT NULL DEFAULT '[]',
+          reason text,
+          forced boolean NOT NULL DEFAULT false
+        )`,
+        'CREATE INDEX IF NOT EXISTS stage_history_context ON stage_history (context, id DESC)',
+      ],
+    },
+  ],
+};
 
 interface Row {
   id: string;
@@ -79,21 +92,10 @@ export class PgControlStore implements ControlStore {
     const pool = new Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 5_000, application_name: 'strangler-control' });
     pool.on('error', () => undefined);
     try {
-      const client = await pool.connect();
-      try {
-        // Two processes creating the table at once would collide on the catalog: the lock serialises them.
-        await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-        await client.query(SCHEMA);
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      await migrateOwnedSchema(pool, CONTROL_SCHEMA);
     } catch (err) {
       await pool.end().catch(() => undefined);
+      if (err instanceof SchemaTooNewError) throw err;
       throw new ControlStoreError(`the toolkit's database (stage lock and history) is unavailable: ${(err as Error).message}`, { cause: err, retriable: true });
     }
     return new PgControlStore(pool);

@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
 import type { Logger } from '../../../lib/logger';
-import { migrateDiffSchema } from './diff-schema';
+import { DIFF_SCHEMA } from './diff-schema';
+import { migrateOwnedSchema } from '../../../lib/db/schema-migrations';
 import type { DiffEntry } from './compare';
 import type { DiffRow } from './diff-rows';
 import { groupDiffs, type DiffGroups } from './diff-groups';
@@ -311,7 +312,7 @@ export class DiffStore {
   private async init(): Promise<void> {
     const client = await this.pool.connect();
     try {
-      const applied = await migrateDiffSchema(client);
+      const applied = await migrateOwnedSchema(client, DIFF_SCHEMA);
       if (applied.length) this.logger.info({ versions: applied }, 'shadow diff schema migrated');
       if (!this.countsLoaded) {
         // What the database holds plus what was counted before it was reachable (still pending, so not in it).

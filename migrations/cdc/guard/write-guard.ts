@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { quoteIdent } from '../mapping';
+import { migrateOwnedSchema, type OwnedSchema } from '../../../lib/db/schema-migrations';
 
 /**
  * The write guard: proof that a service in shadow honours the dry-run marker, and that it never writes reference
@@ -40,32 +41,42 @@ export interface GuardStatus {
 const TRIGGER = 'strangler_write_guard';
 const OPERATIONS: GuardOperation[] = ['INSERT', 'UPDATE', 'DELETE'];
 
-const DDL = [
-  'CREATE SCHEMA IF NOT EXISTS strangler_cdc',
-  `CREATE TABLE IF NOT EXISTS strangler_cdc.write_guard (
-     tbl        text PRIMARY KEY,
-     context    text NOT NULL,
-     reference  boolean NOT NULL,
-     armed      boolean NOT NULL,
-     counter    text NOT NULL,
-     last       text NOT NULL
-   )`,
-  // TG_ARGV: what the service was told (for the message), the counter and last-violation sequences, and the epoch ms
-  // from which the guard counts (a grace after a rollback, for requests the service took while still in canary).
-  `CREATE OR REPLACE FUNCTION strangler_cdc.guard_write() RETURNS trigger LANGUAGE plpgsql AS $fn$
-   BEGIN
-     IF (extract(epoch FROM clock_timestamp()) * 1000)::bigint < TG_ARGV[3]::bigint THEN
-       RETURN NULL;
-     END IF;
-     PERFORM nextval(TG_ARGV[1]::regclass);
-     PERFORM setval(TG_ARGV[2]::regclass, (extract(epoch FROM clock_timestamp()) * 1000)::bigint * 4
-       + CASE TG_OP WHEN 'INSERT' THEN 1 WHEN 'UPDATE' THEN 2 ELSE 3 END);
-     RAISE EXCEPTION 'strangler write guard: % on %.% refused: %', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]
-       USING ERRCODE = 'SG001',
-             HINT = 'A request marked x-strangler-shadow: 1 must run in a transaction that is rolled back; reference tables are written only by the CDC sink.';
-   END
-   $fn$`,
-];
+/** Step 1 says IF NOT EXISTS because databases made before the ledger already hold the table. */
+export const GUARD_SCHEMA: OwnedSchema = {
+  owner: 'write-guard',
+  schema: 'strangler_cdc',
+  steps: [
+    {
+      version: 1,
+      name: 'write guard table and trigger function',
+      statements: [
+        `CREATE TABLE IF NOT EXISTS strangler_cdc.write_guard (
+           tbl        text PRIMARY KEY,
+           context    text NOT NULL,
+           reference  boolean NOT NULL,
+           armed      boolean NOT NULL,
+           counter    text NOT NULL,
+           last       text NOT NULL
+         )`,
+        // TG_ARGV: what the service was told (for the message), the counter and last-violation sequences, and the
+        // epoch ms from which the guard counts (a grace after a rollback, for requests the service took in canary).
+        `CREATE OR REPLACE FUNCTION strangler_cdc.guard_write() RETURNS trigger LANGUAGE plpgsql AS $fn$
+         BEGIN
+           IF (extract(epoch FROM clock_timestamp()) * 1000)::bigint < TG_ARGV[3]::bigint THEN
+             RETURN NULL;
+           END IF;
+           PERFORM nextval(TG_ARGV[1]::regclass);
+           PERFORM setval(TG_ARGV[2]::regclass, (extract(epoch FROM clock_timestamp()) * 1000)::bigint * 4
+             + CASE TG_OP WHEN 'INSERT' THEN 1 WHEN 'UPDATE' THEN 2 ELSE 3 END);
+           RAISE EXCEPTION 'strangler write guard: % on %.% refused: %', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]
+             USING ERRCODE = 'SG001',
+                   HINT = 'A request marked x-strangler-shadow: 1 must run in a transaction that is rolled back; reference tables are written only by the CDC sink.';
+         END
+         $fn$`,
+      ],
+    },
+  ],
+};
 
 /** Sequence names from a hash: table names may be mixed case or long, sequence names must stay valid identifiers. */
 function sequences(table: string): { counter: string; last: string } {
@@ -91,11 +102,11 @@ async function withClient<T>(databaseUrl: string, work: (c: Client) => Promise<T
  */
 export async function applyGuard(databaseUrl: string, context: string, tables: GuardedTable[], armed: boolean, graceMs = 0): Promise<void> {
   await withClient(databaseUrl, async (c) => {
+    await migrateOwnedSchema(c, GUARD_SCHEMA);
     await c.query('BEGIN');
     try {
       await c.query("SET LOCAL lock_timeout = '5s'");
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['strangler_write_guard']);
-      for (const statement of DDL) await c.query(statement);
       const from = graceMs > 0 ? Date.now() + graceMs : 0;
       for (const t of tables) {
         const seq = sequences(t.table);

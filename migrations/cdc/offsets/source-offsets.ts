@@ -1,5 +1,6 @@
 import type { Queryable } from '../pg/catalog';
 import { formatLsn, parseLsn, type Lsn } from '../pg/lsn';
+import type { OwnedSchema } from '../../../lib/db/schema-migrations';
 
 /**
  * What a source remembers besides its replication slot, kept on the SOURCE database next to the slot it describes
@@ -19,31 +20,28 @@ export interface SourceOffsets {
 export const OFFSETS_SCHEMA = 'strangler_cdc';
 export const OFFSETS_TABLE = `${OFFSETS_SCHEMA}.source_offsets`;
 
-/** Another process creating the same object at the same moment is what IF NOT EXISTS does not cover. */
-async function createIgnoringRace(db: Queryable, sql: string): Promise<void> {
-  try {
-    await db.query(sql);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code !== '23505' && code !== '42P06' && code !== '42P07') throw err;
-  }
-}
-
-export async function ensureSourceOffsetsTable(db: Queryable): Promise<void> {
-  await createIgnoringRace(db, `CREATE SCHEMA IF NOT EXISTS ${OFFSETS_SCHEMA}`);
-  await createIgnoringRace(
-    db,
-    `CREATE TABLE IF NOT EXISTS ${OFFSETS_TABLE} (
-       pipeline              text PRIMARY KEY,
-       slot                  text NOT NULL,
-       snapshot_completed    boolean NOT NULL DEFAULT false,
-       snapshot_lsn          pg_lsn,
-       tables                text[] NOT NULL DEFAULT '{}',
-       snapshot_started_at   timestamptz,
-       snapshot_completed_at timestamptz
-     )`,
-  );
-}
+/** Step 1 says IF NOT EXISTS because databases made before the ledger already hold the table. */
+export const SOURCE_OFFSETS_SCHEMA: OwnedSchema = {
+  owner: 'cdc-source',
+  schema: OFFSETS_SCHEMA,
+  steps: [
+    {
+      version: 1,
+      name: 'source offsets',
+      statements: [
+        `CREATE TABLE IF NOT EXISTS ${OFFSETS_TABLE} (
+           pipeline              text PRIMARY KEY,
+           slot                  text NOT NULL,
+           snapshot_completed    boolean NOT NULL DEFAULT false,
+           snapshot_lsn          pg_lsn,
+           tables                text[] NOT NULL DEFAULT '{}',
+           snapshot_started_at   timestamptz,
+           snapshot_completed_at timestamptz
+         )`,
+      ],
+    },
+  ],
+};
 
 interface OffsetsRow {
   pipeline: string;

@@ -11,6 +11,7 @@ import { SnapshotError, errorText } from '../pg/errors';
 import { formatLsn, type Lsn } from '../pg/lsn';
 import { pipeCopy, CopyIn } from './copy';
 import { SnapshotAbortedError } from './snapshot-reader';
+import { migrateOwnedSchema, type OwnedSchema } from '../../../lib/db/schema-migrations';
 
 /**
  * The bulk initial load: the exported snapshot copied straight into the target with COPY, the way `pg_dump | psql`
@@ -85,15 +86,27 @@ interface SourceTable {
 /** Every value as Postgres's text, as the snapshot reader and pgoutput see them. */
 const TEXT_TYPES: CustomTypesConfig = { getTypeParser: () => (value: string) => value } as unknown as CustomTypesConfig;
 
-export const BULK_LOADS_DDL = `
-  CREATE TABLE IF NOT EXISTS strangler_cdc.bulk_loads (
-    pipeline          text PRIMARY KEY,
-    state             text NOT NULL,
-    consistent_point  pg_lsn NOT NULL,
-    rows              bigint NOT NULL DEFAULT 0,
-    started_at        timestamptz NOT NULL DEFAULT now(),
-    finished_at       timestamptz
-  )`;
+/** Step 1 says IF NOT EXISTS because databases made before the ledger already hold the table. */
+export const BULK_LOAD_SCHEMA: OwnedSchema = {
+  owner: 'bulk-load',
+  schema: 'strangler_cdc',
+  steps: [
+    {
+      version: 1,
+      name: 'bulk loads',
+      statements: [
+        `CREATE TABLE IF NOT EXISTS strangler_cdc.bulk_loads (
+          pipeline          text PRIMARY KEY,
+          state             text NOT NULL,
+          consistent_point  pg_lsn NOT NULL,
+          rows              bigint NOT NULL DEFAULT 0,
+          started_at        timestamptz NOT NULL DEFAULT now(),
+          finished_at       timestamptz
+        )`,
+      ],
+    },
+  ],
+};
 
 /**
  * Called once the source has recorded its snapshot as complete: from here on the loaded rows are the stream's, and a
@@ -226,7 +239,7 @@ async function prepareTarget(client: PoolClient, options: BulkLoadOptions, mappi
   validateTarget('forward', mapping, tables);
   // The sink's tables (it normally made them already); its triggers are the sink's business.
   await ensureSinkSchema(client, []);
-  await client.query(BULK_LOADS_DDL);
+  await migrateOwnedSchema(client, BULK_LOAD_SCHEMA);
   await inTargetTransaction(client, options, async () => {
     const { rows: previous } = await client.query<{ state: string }>('SELECT state FROM strangler_cdc.bulk_loads WHERE pipeline = $1 FOR UPDATE', [definition.name]);
     // 'loading' or 'loaded': rows an earlier attempt of this pipeline left, whose streaming never started.

@@ -7,7 +7,7 @@ import type { Messaging } from '../../../lib/messaging/types';
 import { describeTable, type CapturedTable, type SourceContext } from '../events/change-events';
 import { topicFor, transactionTopicFor } from '../events/envelope';
 import type { EventOptions } from '../events/options';
-import { ensureSourceOffsetsTable, markSnapshotCompleted, markSnapshotStarted, readSourceOffsets } from '../offsets/source-offsets';
+import { SOURCE_OFFSETS_SCHEMA, markSnapshotCompleted, markSnapshotStarted, readSourceOffsets } from '../offsets/source-offsets';
 import { eventOptionsOf, type PipelineDefinition } from '../pipeline/definition';
 import { bulkLoad, confirmBulkLoad } from '../snapshot/bulk-load';
 import { createSlotWithSnapshot } from '../snapshot/exported-snapshot';
@@ -23,6 +23,7 @@ import { formatLsn, maxLsn, type Lsn } from '../pg/lsn';
 import { RateMeter } from './rate';
 import { assertLogicalWal, assertSlotIsOurs, dropSlot, ensurePublication, ensureReplicaIdentityFull, readSlot, resolveTables, waitForSlotInactive } from './setup';
 import { ReplicationStream } from './stream';
+import { migrateOwnedSchema } from '../../../lib/db/schema-migrations';
 
 /** `retrying`: snapshotting or streaming, but Kafka refuses the changes, or has not acknowledged a batch for 5 s. */
 /** The source's states are the pipeline's (the contract the CLI and the facade read). */
@@ -199,7 +200,7 @@ export class CdcSource {
     const shapes = await resolveTables(pool, definition.source.tables);
     await ensureReplicaIdentityFull(pool, shapes);
     await ensurePublication(pool, definition.publication, shapes);
-    await ensureSourceOffsetsTable(pool);
+    await migrateOwnedSchema(pool, SOURCE_OFFSETS_SCHEMA);
 
     if (!this.messaging) {
       this.ownsMessaging = !this.options.messaging;

@@ -1,4 +1,26 @@
 import { Pool } from 'pg';
+import { migrateOwnedSchema, type OwnedSchema } from '../../../lib/db/schema-migrations';
+
+/** Step 1 says IF NOT EXISTS because databases made before the ledger already hold the table. */
+export const REGISTRY_SCHEMA: OwnedSchema = {
+  owner: 'cdc-worker',
+  schema: 'public',
+  steps: [
+    {
+      version: 1,
+      name: 'pipeline registry',
+      statements: [
+        `CREATE TABLE IF NOT EXISTS cdc_pipelines (
+          name        text PRIMARY KEY,
+          context     text NOT NULL,
+          direction   text NOT NULL CHECK (direction IN ('forward', 'reverse')),
+          desired     text NOT NULL CHECK (desired IN ('running', 'stopped')),
+          updated_at  timestamptz NOT NULL DEFAULT now()
+        )`,
+      ],
+    },
+  ],
+};
 
 /**
  * Which pipelines should run, kept in the worker's database so a restarted worker resumes them (the pipelines
@@ -12,14 +34,7 @@ export class PipelineRegistry {
     // An idle connection the server ends (a restart, pg_terminate_backend, a dropped database) is emitted on the pool;
     // without a listener that would crash the worker. pg drops the client, and the next query opens a new one.
     pool.on('error', () => undefined);
-    await pool.query(`
-      CREATE TABLE IF NOT EXISTS cdc_pipelines (
-        name        text PRIMARY KEY,
-        context     text NOT NULL,
-        direction   text NOT NULL CHECK (direction IN ('forward', 'reverse')),
-        desired     text NOT NULL CHECK (desired IN ('running', 'stopped')),
-        updated_at  timestamptz NOT NULL DEFAULT now()
-      )`);
+    await migrateOwnedSchema(pool, REGISTRY_SCHEMA);
     return new PipelineRegistry(pool);
   }
 
