@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { createPool } from '../../lib/db/pool';
 import type { Actor, GateResult, HistoryEntry, StagePosition } from '../contracts';
 import { ToolkitError } from '../../lib/errors';
 import { migrateOwnedSchema, SchemaTooNewError, type OwnedSchema } from '../../lib/db/schema-migrations';
@@ -89,8 +90,7 @@ export class PgControlStore implements ControlStore {
   private constructor(private readonly pool: Pool) {}
 
   static async open(databaseUrl: string): Promise<PgControlStore> {
-    const pool = new Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 5_000, application_name: 'strangler-control' });
-    pool.on('error', () => undefined);
+    const pool = createPool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 5_000, application_name: 'strangler-control' });
     try {
       await migrateOwnedSchema(pool, CONTROL_SCHEMA);
     } catch (err) {

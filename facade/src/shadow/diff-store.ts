@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { createPool } from '../../../lib/db/pool';
 import type { Logger } from '../../../lib/logger';
 import { DIFF_SCHEMA } from './diff-schema';
 import { migrateOwnedSchema } from '../../../lib/db/schema-migrations';
@@ -135,16 +136,17 @@ export class DiffStore {
    * store keeps buffering and retries, and `health()` says so.
    */
   static async open(databaseUrl: string, logger: Logger, options: DiffStoreOptions = {}): Promise<DiffStore> {
-    const pool = new Pool({
-      connectionString: databaseUrl,
-      max: options.poolSize ?? 2,
-      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 3000,
-      idleTimeoutMillis: 10_000,
-      query_timeout: 10_000,
-      application_name: 'strangler-facade-shadow',
-    });
-    // An idle client whose server went away emits here; unhandled, that would crash the facade.
-    pool.on('error', (err) => logger.warn({ err: err.message }, 'shadow diff database connection lost'));
+    const pool = createPool(
+      {
+        connectionString: databaseUrl,
+        max: options.poolSize ?? 2,
+        connectionTimeoutMillis: options.connectionTimeoutMillis ?? 3000,
+        idleTimeoutMillis: 10_000,
+        query_timeout: 10_000,
+        application_name: 'strangler-facade-shadow',
+      },
+      (err) => logger.warn({ err: err.message }, 'shadow diff database connection lost'),
+    );
     const store = new DiffStore(pool, logger, options);
     await store.flush();
     return store;

@@ -1,4 +1,5 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
+import { createPool } from '../pool';
 import { createTestDatabase, type TestDatabase } from '../../../test/harness/database';
 import { migrateOwnedSchema, SchemaTooNewError, type OwnedSchema } from '../schema-migrations';
 
@@ -17,9 +18,7 @@ describe("the toolkit's own schema migrations", () => {
   let pool: Pool;
   beforeAll(async () => {
     db = await createTestDatabase();
-    pool = new Pool({ connectionString: db.url, max: 8 });
-    // As in the toolkit's own pools: an idle connection the server ends is dropped, and the next query opens another.
-    pool.on('error', () => undefined);
+    pool = createPool({ connectionString: db.url, max: 8 });
   });
   afterAll(async () => {
     await pool.end();

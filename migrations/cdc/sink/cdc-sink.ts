@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { createPool } from '../../../lib/db/pool';
 import type { Logger } from '../../../lib/logger';
 import { createMessaging } from '../../../lib/messaging/kafka';
 import type { BatchControl, Consumer, Messaging, Producer, ReceivedBatch } from '../../../lib/messaging/types';
@@ -106,8 +107,9 @@ export class CdcSink {
     this.state = 'starting';
     const def = this.definition;
     try {
-      this.pool = new Pool({ connectionString: def.target.databaseUrl, application_name: `strangler-sink-${def.name}`, max: 2 });
-      this.pool.on('error', (err) => this.log.warn({ err }, 'idle target connection failed'));
+      this.pool = createPool({ connectionString: def.target.databaseUrl, application_name: `strangler-sink-${def.name}`, max: 2 }, (err) =>
+        this.log.warn({ err }, 'idle target connection failed'),
+      );
       const mapping = new ContextMapping(def.mapping);
       const tables = await this.prepareTarget(mapping);
       const ctx: ApplyContext = { pipeline: def.name, mapping, tables };

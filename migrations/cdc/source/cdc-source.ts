@@ -1,4 +1,5 @@
 import type { PipelineState } from '../../../control/contracts';
+import { createPool } from '../../../lib/db/pool';
 import { Pool } from 'pg';
 import type { Pgoutput } from 'pg-logical-replication';
 import type { Logger } from '../../../lib/logger';
@@ -194,8 +195,9 @@ export class CdcSource {
 
   private async prepare(): Promise<void> {
     const { definition } = this;
-    const pool = (this.pool = new Pool({ ...readerConfig(definition.source.databaseUrl, this.applicationName), max: 2 }));
-    pool.on('error', (err) => this.logger.warn({ err: errorText(err) }, 'idle source connection failed'));
+    const pool = (this.pool = createPool({ ...readerConfig(definition.source.databaseUrl, this.applicationName), max: 2 }, (err) =>
+      this.logger.warn({ err: errorText(err) }, 'idle source connection failed'),
+    ));
     await assertLogicalWal(pool);
     const shapes = await resolveTables(pool, definition.source.tables);
     await ensureReplicaIdentityFull(pool, shapes);

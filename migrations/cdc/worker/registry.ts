@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { createPool } from '../../../lib/db/pool';
 import { migrateOwnedSchema, type OwnedSchema } from '../../../lib/db/schema-migrations';
 
 /** Step 1 says IF NOT EXISTS because databases made before the ledger already hold the table. */
@@ -30,10 +31,7 @@ export class PipelineRegistry {
   private constructor(private readonly pool: Pool) {}
 
   static async open(databaseUrl: string): Promise<PipelineRegistry> {
-    const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'strangler-cdc-worker' });
-    // An idle connection the server ends (a restart, pg_terminate_backend, a dropped database) is emitted on the pool;
-    // without a listener that would crash the worker. pg drops the client, and the next query opens a new one.
-    pool.on('error', () => undefined);
+    const pool = createPool({ connectionString: databaseUrl, max: 2, application_name: 'strangler-cdc-worker' });
     await migrateOwnedSchema(pool, REGISTRY_SCHEMA);
     return new PipelineRegistry(pool);
   }
