@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { retry } from '../retry';
 import { MessagingAdminError, errorMessage } from './errors';
 import type { MessagingAdmin } from './types';
 
@@ -31,10 +32,16 @@ export function createKafkaAdmin(kafka: Kafka): KafkaAdmin {
       try {
         const client = await connect();
         // Resolves false instead of failing when the topics exist already: creating is the idempotent operation.
-        await client.createTopics({
-          topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
-          waitForLeaders: true,
-        });
+        // Right after a creation the broker can still answer the leader look-up with UNKNOWN_TOPIC_OR_PARTITION
+        // (its metadata lags the controller's; kafkajs waits out only LEADER_NOT_AVAILABLE): asking again settles it.
+        await retry(
+          () =>
+            client.createTopics({
+              topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
+              waitForLeaders: true,
+            }),
+          { initialMs: 100, maxMs: 1_000, budgetMs: 15_000, retriable: isRetriableKafkaError },
+        );
       } catch (err) {
         throw new MessagingAdminError(`could not create topics ${topics.join(', ')}: ${errorMessage(err)}`, { cause: err });
       }
@@ -59,3 +66,6 @@ export function createKafkaAdmin(kafka: Kafka): KafkaAdmin {
     },
   };
 }
+
+/** kafkajs marks the protocol's retriable errors (UNKNOWN_TOPIC_OR_PARTITION, NOT_CONTROLLER, …) and its own. */
+const isRetriableKafkaError = (err: unknown) => (err as { retriable?: unknown })?.retriable === true;

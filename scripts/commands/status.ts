@@ -44,6 +44,10 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
   for (const p of pipelines ?? []) {
     const snapshot = (p.source as { snapshot?: SnapshotProgressView | null } | null)?.snapshot;
     if (p.state === 'snapshotting' && snapshot) process.stdout.write(`\n${p.name} ${formatSnapshotProgress(snapshot)}\n`);
+    const unmapped = (p.sink as { unmappedColumns?: string[] } | null)?.unmappedColumns ?? [];
+    if (unmapped.length) {
+      process.stdout.write(`\n${p.name}: WARNING columns the target has no column for, left out: ${unmapped.join(', ')} (add them to the service, or map or drop them in the plan)\n`);
+    }
   }
   for (const c of out) {
     for (const f of c.findings ?? []) process.stdout.write(`\n${c.name}: ${f.severity.toUpperCase()} ${f.code}: ${f.message}\n`);

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { Row } from '../events/envelope';
 import { RowMappingError, fromDebezium, quoteIdent, type EmbedMapping, type RowsMapping } from '../mapping';
-import { targetTable, type ApplyContext, type ApplyResult, type Change } from './apply-context';
+import { serviceRowOf, targetTable, type ApplyContext, type ApplyResult, type Change } from './apply-context';
 import { arrayType, bulkDelete, bulkUpsert, type ParkedChildren } from './bulk-sql';
 import { localWritesAfter } from './conflicts';
 import { parentKeyOf, type EmbedTarget } from './embedded';
@@ -46,8 +46,8 @@ async function bulkRows(client: PoolClient, ctx: ApplyContext, m: RowsMapping, c
   const planned = changes.map(({ event, key }) => {
     const source = event.op === 'd' ? (event.before ?? key) : event.after;
     if (!source) throw new RowMappingError(m.monolithTable, `op ${event.op} carries no row`);
-    const row = ctx.mapping.toServiceRow(m, source);
-    const targetKey = keyOf(target, event.op === 'd' ? { ...row, ...ctx.mapping.toServiceRow(m, key ?? {}) } : row);
+    const row = serviceRowOf(ctx, m, target, source);
+    const targetKey = keyOf(target, event.op === 'd' ? { ...row, ...serviceRowOf(ctx, m, target, key ?? {}) } : row);
     return { op: event.op, row, targetKey, ts: event.source.ts_ms };
   });
   const newer = await localWritesAfter(client, target.name, planned.map((p) => ({ unitKey: p.targetKey, ts: p.ts })));

@@ -33,6 +33,11 @@ export interface SinkStatus {
   /** Changes skipped because a later change of the same row was applied already (repeats after a source crash). */
   replayed: number;
   deadLetters: number;
+  /**
+   * Monolith columns (`table.column`) whose values the target has no column for: added on the monolith while the
+   * pipeline ran. Left out, the pipeline goes on; map them (`tables.<t>.columns` or `drop`) or add them to the service.
+   */
+  unmappedColumns: string[];
   error?: string;
 }
 
@@ -78,6 +83,7 @@ export class CdcSink {
   private started = false;
   private error: string | undefined;
   private pool: Pool | undefined;
+  private readonly unmappedColumns = new Set<string>();
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
   private applier: ChunkApplier | undefined;
@@ -112,7 +118,7 @@ export class CdcSink {
       );
       const mapping = new ContextMapping(def.mapping);
       const tables = await this.prepareTarget(mapping);
-      const ctx: ApplyContext = { pipeline: def.name, mapping, tables };
+      const ctx: ApplyContext = { pipeline: def.name, mapping, tables, unmappedColumns: this.unmappedColumns };
       this.producer = this.messaging.producer({ idempotent: true });
       this.applier = new ChunkApplier({
         ctx,
@@ -158,6 +164,7 @@ export class CdcSink {
       conflicts: s.conflicts,
       replayed: s.replayed,
       deadLetters: s.deadLetters,
+      unmappedColumns: [...this.unmappedColumns].sort(),
       ...(this.error ? { error: this.error } : {}),
     };
   }

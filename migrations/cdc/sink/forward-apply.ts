@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { ChangeEvent, Row } from '../events/envelope';
 import { RowMappingError, type EmbedMapping, type RowsMapping } from '../mapping';
-import { targetTable, type ApplyContext, type ApplyResult, type Change } from './apply-context';
+import { serviceRowOf, targetTable, type ApplyContext, type ApplyResult, type Change } from './apply-context';
 import { localWriteAfter } from './conflicts';
 import * as embedded from './embedded';
 import { PoisonEventError } from './errors';
@@ -28,8 +28,8 @@ async function applyRows(client: PoolClient, ctx: ApplyContext, m: RowsMapping, 
   }
   const source = event.op === 'd' ? (event.before ?? key) : event.after;
   if (!source) throw new RowMappingError(m.monolithTable, `op ${event.op} carries no row`);
-  const row = ctx.mapping.toServiceRow(m, source);
-  const targetKey = keyOf(target, event.op === 'd' ? { ...row, ...ctx.mapping.toServiceRow(m, key ?? {}) } : row);
+  const row = serviceRowOf(ctx, m, target, source);
+  const targetKey = keyOf(target, event.op === 'd' ? { ...row, ...serviceRowOf(ctx, m, target, key ?? {}) } : row);
   const newer = await localWriteAfter(client, target.name, targetKey, event.source.ts_ms);
   if (newer !== null) return { status: 'conflict', table: target.name, key: targetKey, currentTs: newer };
 
