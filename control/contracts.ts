@@ -4,6 +4,7 @@
  * contract with scripts and people, so they change only on purpose (and in README.md with them).
  */
 import type { Stage } from './plan/stages';
+import type { ConflictPolicy } from './plan/schema';
 
 export type { Stage } from './plan/stages';
 
@@ -38,6 +39,28 @@ export interface ReconcileSummary {
   clean: boolean;
   summary: string;
   [key: string]: unknown;
+}
+
+export type Side = 'monolith' | 'service';
+
+/**
+ * `GET /contexts/:context/conflicts` of the CDC worker: both sides wrote the same row (its conflict unit) between two
+ * syncs. Kept in the target database of the pipeline that found it (`strangler_cdc.conflicts`).
+ */
+export interface ConflictEntry {
+  id: string;
+  at: string;
+  pipeline: string;
+  /** The conflict unit's table in the target database, and its key. */
+  table: string;
+  key: Record<string, unknown>;
+  policy: ConflictPolicy;
+  /** Whose version stays. */
+  chosen: Side;
+  /** The change the pipeline carried (mapped to the target's columns; null for a delete), and when it committed. */
+  incoming: { side: Side; row: Record<string, unknown> | null; committedAt: string };
+  /** The target's own version when the change arrived (null if the target had deleted it), and when it was written. */
+  local: { side: Side; row: Record<string, unknown> | null; writtenAt: string };
 }
 
 /** `GET /guards` of the CDC worker: the write guard of one context (migrations/cdc/guard), the service commits it refused. */

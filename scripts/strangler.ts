@@ -83,6 +83,14 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action((context: string | undefined, opts: { json?: boolean; limit?: string }) => import('./commands/history').then((m) => m.historyCommand(context, opts)));
 
+  program
+    .command('conflicts')
+    .description("rows both sides wrote between two syncs: the table's policy, whose version stayed, both versions")
+    .argument('<context>')
+    .option('--limit <n>', 'how many (default 50)')
+    .option('--json', 'machine-readable output')
+    .action((context: string, opts: { json?: boolean; limit?: string }) => import('./commands/conflicts').then((m) => m.conflictsCommand(context, opts)));
+
   const diffs = program
     .command('diffs')
     .description('the latest shadow differences of a context; --group: grouped by route and JSON path, with counts')

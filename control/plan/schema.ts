@@ -32,6 +32,10 @@ const route = z.string().transform((s, ctx) => {
   }
 });
 
+/** How a table's conflicts are settled (see `conflict` below and migrations/cdc/sink/conflicts.ts). */
+export const CONFLICT_POLICIES = ['lastWriterWins', 'monolithWins', 'serviceWins', 'stageOwnerWins'] as const;
+export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
+
 /**
  * How one monolith table maps to the service's schema. Columns not listed are copied under the same name.
  * `embed` folds child rows into a jsonb array column of the parent (order_items → orders.items).
@@ -51,6 +55,11 @@ const tableMapping = closed({
    * the service to it is a violation at every stage (the CDC worker's write guard rejects and counts it).
    */
   reference: z.boolean().optional(),
+  /**
+   * Which version stays when both sides wrote the same row (its conflict unit) between two syncs: the later write
+   * (default), always the monolith's or the service's, or the side that takes the context's writes in its stage.
+   */
+  conflict: z.enum(CONFLICT_POLICIES).optional(),
 });
 
 const percent = z.number().min(0).max(100);

@@ -6,6 +6,15 @@ export function isStage(s: string): s is Stage {
   return (STAGES as readonly string[]).includes(s);
 }
 
+/**
+ * The side that takes a context's writes in a stage, for the `stageOwnerWins` conflict policy: the monolith until
+ * the service serves most users (a canary of 50 % or more), the service from there.
+ */
+export function writeOwner(stage: Stage, percent: number): 'monolith' | 'service' {
+  if (stage === 'cutover' || stage === 'retired') return 'service';
+  return stage === 'canary' && percent >= 50 ? 'service' : 'monolith';
+}
+
 /** Unleash flag names: a contract with the CLI and with people using Unleash's UI. */
 export function flagNames(context: string) {
   return {

@@ -1,4 +1,4 @@
-import type { Direction, GuardStatus, PipelineStatus, ReconcileSummary, SyncResult } from '../contracts';
+import type { ConflictEntry, Direction, GuardStatus, PipelineStatus, ReconcileSummary, Stage, SyncResult } from '../contracts';
 import { ToolkitError } from '../../lib/errors';
 
 export type { GuardStatus, PipelineStatus, SyncResult } from '../contracts';
@@ -26,6 +26,8 @@ export interface CdcClient {
   guard(context: string, armed: boolean, graceMs?: number): Promise<void>;
   /** Refused service writes per context. */
   guards(): Promise<GuardStatus[]>;
+  /** The stage a context moved to: sinks settle `stageOwnerWins` conflicts by it. */
+  stage(context: string, stage: Stage, percent: number): Promise<void>;
 }
 
 export class CdcUnavailableError extends ToolkitError {}
@@ -89,6 +91,12 @@ export class HttpCdcClient implements CdcClient {
   }
   async guards(): Promise<GuardStatus[]> {
     return (await this.call<{ items: GuardStatus[] }>('GET', '/guards', undefined, 10_000)).items;
+  }
+  async stage(context: string, stage: Stage, percent: number): Promise<void> {
+    await this.call('POST', `/contexts/${encodeURIComponent(context)}/stage`, { stage, percent });
+  }
+  async conflicts(context: string, limit: number): Promise<ConflictEntry[]> {
+    return (await this.call<{ items: ConflictEntry[] }>('GET', `/contexts/${encodeURIComponent(context)}/conflicts?limit=${limit}`, undefined, 30_000)).items;
   }
   async resetGuard(context: string): Promise<void> {
     await this.call('POST', `/contexts/${encodeURIComponent(context)}/guard/reset`, {});

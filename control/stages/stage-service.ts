@@ -176,6 +176,7 @@ export class StageService {
     await this.readYourWrites(context, from, to, forward, force, result);
     await applyStage(this.deps.unleash, context, to.stage, to.stage === 'canary' ? to.percent : undefined);
     result.actions.push(`flags set: ${context} → ${label(to)}`);
+    await this.tellStageOwner(context, to, result);
     if (!forward && stageIndex(from.stage) >= stageIndex('canary') && stageIndex(to.stage) < stageIndex('canary')) await this.rearmGuard(context, result);
     if (!unlocked) {
       await this.deps.store
@@ -183,6 +184,16 @@ export class StageService {
         .catch((err: Error) => result.warnings.push(`the move is done but could not be recorded in the history: ${err.message}`));
     }
     return result;
+  }
+
+  /** Only contexts with a `stageOwnerWins` table need the worker to know the stage; a failure leaves it as it was. */
+  private async tellStageOwner(context: string, to: StagePosition, result: MoveResult): Promise<void> {
+    const tables = Object.values(this.deps.plan.contexts[context]?.tables ?? {});
+    if (!this.deps.cdc || !tables.some((t) => t.conflict === 'stageOwnerWins')) return;
+    await this.deps.cdc
+      .stage(context, to.stage, to.percent)
+      .then(() => result.actions.push(`CDC worker told: ${context} is at ${label(to)} (stageOwnerWins conflicts follow its writes)`))
+      .catch((err: Error) => result.warnings.push(`the CDC worker did not take the new stage, so stageOwnerWins conflicts still follow the old one: ${err.message}`));
   }
 
   private evaluate(context: string, entered: Stage[], inputs: GateInputs): Promise<GateResult[]> {

@@ -1,4 +1,4 @@
-import type { TableMapping } from '../../../control/plan';
+import type { ConflictPolicy, TableMapping } from '../../../control/plan';
 import type { Row } from '../events/envelope';
 import { MappingConfigError, RowMappingError } from './errors';
 
@@ -10,6 +10,8 @@ export interface RowsMapping {
   /** monolith column → service column, only for renamed ones. */
   columns: Record<string, string>;
   drop: string[];
+  /** How a conflict on its rows (and on the arrays embedded in them) is settled. */
+  conflict: ConflictPolicy;
 }
 
 /** A monolith child table folded into a jsonb array column of its parent's service table (order_items → orders.items). */
@@ -61,11 +63,12 @@ export class ContextMapping {
           fields: { ...t.embed.fields },
         };
         if (!Object.keys(embed.fields).length) throw new MappingConfigError(`tables.${monolithTable}.embed.fields: list the child columns the array elements keep`);
+        if (t.conflict) throw new MappingConfigError(`tables.${monolithTable}.conflict: an embedded table's rows conflict as part of their parent's row; set conflict on the parent's table`);
         this.byMonolith.set(monolithTable, embed);
         this.embedsByService.set(t.table, [...(this.embedsByService.get(t.table) ?? []), embed]);
         continue;
       }
-      const rows: RowsMapping = { kind: 'rows', monolithTable, serviceTable: t.table, columns: { ...t.columns }, drop: [...t.drop] };
+      const rows: RowsMapping = { kind: 'rows', monolithTable, serviceTable: t.table, columns: { ...t.columns }, drop: [...t.drop], conflict: t.conflict ?? 'lastWriterWins' };
       const other = this.rowsByService.get(t.table);
       if (other) throw new MappingConfigError(`tables.${monolithTable}: service table ${t.table} already receives the rows of ${other.monolithTable}`);
       const targets = Object.values(rows.columns);

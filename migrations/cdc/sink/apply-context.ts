@@ -1,5 +1,8 @@
+import type { Side } from '../../../control/contracts';
+import type { ConflictPolicy } from '../../../control/plan';
 import type { ChangeEvent, Row } from '../events/envelope';
 import type { ContextMapping, RowsMapping, TableInfo } from '../mapping';
+import type { Direction } from '../pipeline/definition';
 
 /** What applying one change needs: the pipeline's name, its mapping and the target tables' catalog. */
 export interface ApplyContext {
@@ -12,6 +15,9 @@ export interface ApplyContext {
    * column the monolith added while the pipeline ran. Left out of the rows, and reported in status.
    */
   unmappedColumns: Set<string>;
+  direction: Direction;
+  /** The side that takes the context's writes in its current stage (the `stageOwnerWins` policy asks it). */
+  stageOwner: () => Side;
 }
 
 export interface Change {
@@ -20,10 +26,29 @@ export interface Change {
   key: Row | null;
 }
 
+/**
+ * Both sides wrote the same conflict unit (a row, or the parent row of an embedded array) between two syncs: the
+ * target's own application wrote it (at `currentTs`) after the source committed this change (at `sourceTs`).
+ */
+export interface Conflict {
+  /** The unit's table in the target, and its key. */
+  table: string;
+  key: Row;
+  currentTs: number;
+  sourceTs: number;
+  policy: ConflictPolicy;
+  chosen: Side;
+  /** The change's row in the target's columns; null for a delete. */
+  incoming: Row | null;
+  /** The target's row as it was when the change arrived; null when the target had deleted it. */
+  local: Row | null;
+}
+
 export type ApplyResult =
-  | { status: 'applied' }
-  /** The target's own application wrote the row later (at `currentTs`): last writer wins, the change is skipped. */
-  | { status: 'conflict'; table: string; key: Row; currentTs: number }
+  /** Applied; `conflict` when it overrode the target's own later write (the policy chose the change's side). */
+  | { status: 'applied'; conflict?: Conflict }
+  /** Skipped: the policy kept the target's own version. */
+  | { status: 'conflict'; conflict: Conflict }
   | { status: 'ignored'; why: string };
 
 /**

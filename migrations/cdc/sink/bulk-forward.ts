@@ -3,7 +3,7 @@ import type { Row } from '../events/envelope';
 import { RowMappingError, fromDebezium, quoteIdent, type EmbedMapping, type RowsMapping } from '../mapping';
 import { serviceRowOf, targetTable, type ApplyContext, type ApplyResult, type Change } from './apply-context';
 import { arrayType, bulkDelete, bulkUpsert, type ParkedChildren } from './bulk-sql';
-import { localWritesAfter } from './conflicts';
+import { localWritesAfter, outcomeOf, settleRun } from './conflicts';
 import { parentKeyOf, type EmbedTarget } from './embedded';
 import { PoisonEventError } from './errors';
 import { applyForward } from './forward-apply';
@@ -51,7 +51,14 @@ async function bulkRows(client: PoolClient, ctx: ApplyContext, m: RowsMapping, c
     return { op: event.op, row, targetKey, ts: event.source.ts_ms };
   });
   const newer = await localWritesAfter(client, target.name, planned.map((p) => ({ unitKey: p.targetKey, ts: p.ts })));
-  const final = lastPerKey(planned.filter((_, i) => newer[i] === null).map((p) => ({ key: p.targetKey, value: p })));
+  const { conflicts, skip } = await settleRun(
+    client,
+    ctx,
+    target,
+    planned.map((p) => ({ key: p.targetKey, sourceTs: p.ts, incoming: p.op === 'd' ? null : p.row })),
+    newer,
+  );
+  const final = lastPerKey(planned.filter((_, i) => !skip[i]).map((p) => ({ key: p.targetKey, value: p })));
   const deletes = [...final.values()].filter((p) => p.op === 'd').map((p) => p.targetKey);
   const upserts = [...final.values()].filter((p) => p.op !== 'd').map((p) => p.row);
 
@@ -73,9 +80,7 @@ async function bulkRows(client: PoolClient, ctx: ApplyContext, m: RowsMapping, c
     parentKey: (row) => JSON.stringify(keyOf(target, row)),
   }));
   await bulkUpsert(client, target, upserts, parked);
-  return newer.map((stamp, i): ApplyResult =>
-    stamp === null ? { status: 'applied' } : { status: 'conflict', table: target.name, key: planned[i].targetKey, currentTs: stamp },
-  );
+  return conflicts.map((c) => outcomeOf(ctx, c));
 }
 
 interface ChildPlan {
@@ -125,12 +130,19 @@ async function bulkEmbedded(client: PoolClient, ctx: ApplyContext, m: EmbedMappi
     t.parent.name,
     considered.map(({ p }) => ({ unitKey: p.parentKey!, ts: p.ts })),
   );
+  // The unit is the parent row the array lives in; the change's version is the child's element.
+  const { conflicts, skip } = await settleRun(
+    client,
+    ctx,
+    t.parent,
+    considered.map(({ p }) => ({ key: p.parentKey!, sourceTs: p.ts, incoming: p.element })),
+    newer,
+  );
   const results: ApplyResult[] = plans.map((p) => ({ status: 'ignored', why: `${m.monolithTable} ${JSON.stringify(p.childKey)}: parent unknown, nothing to remove` }));
-  considered.forEach(({ p, i }, j) => {
-    const stamp = newer[j];
-    results[i] = stamp === null ? { status: 'applied' } : { status: 'conflict', table: m.monolithTable, key: p.childKey, currentTs: stamp };
+  considered.forEach(({ i }, j) => {
+    results[i] = outcomeOf(ctx, conflicts[j]);
   });
-  const final = [...lastPerKey(considered.filter((_, j) => newer[j] === null).map(({ p }) => ({ key: p.childKey, value: p }))).values()];
+  const final = [...lastPerKey(considered.filter((_, j) => !skip[j]).map(({ p }) => ({ key: p.childKey, value: p }))).values()];
   if (!final.length) return results;
 
   const parents = new Map<string, Row>();

@@ -1,9 +1,8 @@
 import type { PoolClient } from 'pg';
-import type { Row } from '../events/envelope';
 import { fromDebezium, quoteIdent } from '../mapping';
 import { targetTable, type ApplyContext, type ApplyResult, type Change } from './apply-context';
 import { arrayType, bulkDelete, bulkUpsert } from './bulk-sql';
-import { localWritesAfter } from './conflicts';
+import { localWritesAfter, outcomeOf, settleRun } from './conflicts';
 import { PoisonEventError } from './errors';
 import { canonicalKey } from './keys';
 import { applyReverse, rewriteChildren, sameJson } from './reverse-apply';
@@ -30,12 +29,19 @@ export async function bulkReverse(client: PoolClient, ctx: ApplyContext, service
     return { event, rows, targetKey, ts: event.source.ts_ms };
   });
   const newer = await localWritesAfter(client, target.name, planned.map((p) => ({ unitKey: p.targetKey, ts: p.ts })));
+  const { conflicts, skip } = await settleRun(
+    client,
+    ctx,
+    target,
+    planned.map((p) => ({ key: p.targetKey, sourceTs: p.ts, incoming: p.event.op === 'd' ? null : p.rows.row })),
+    newer,
+  );
 
   // Per row: the last winning change, and the first one (whose `before` tells whether the run changed the array).
   const last = new Map<string, (typeof planned)[number]>();
   const first = new Map<string, (typeof planned)[number]>();
   planned.forEach((p, i) => {
-    if (newer[i] !== null) return;
+    if (skip[i]) return;
     const k = canonicalKey(p.targetKey);
     if (!first.has(k)) first.set(k, p);
     last.delete(k);
@@ -65,7 +71,5 @@ export async function bulkReverse(client: PoolClient, ctx: ApplyContext, service
       await rewriteChildren(client, targetTable(ctx, mapping.monolithTable), mapping, p.targetKey[target.primaryKey[0]], rows);
     }
   }
-  return newer.map((stamp, i): ApplyResult =>
-    stamp === null ? { status: 'applied' } : { status: 'conflict', table: target.name, key: planned[i].targetKey as Row, currentTs: stamp },
-  );
+  return conflicts.map((c) => outcomeOf(ctx, c));
 }

@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import type { Side } from '../../../control/contracts';
 import { createPool } from '../../../lib/db/pool';
 import type { Logger } from '../../../lib/logger';
 import { createMessaging } from '../../../lib/messaging/kafka';
@@ -65,6 +66,11 @@ export interface CdcSinkOptions {
   topicPartitions?: number;
   /** Messaging client (tests share one); by default the sink creates and owns its own. */
   messaging?: Messaging;
+  /**
+   * The side that takes the context's writes in its current stage, for tables whose conflict policy is
+   * `stageOwnerWins` (the CDC worker answers from the stage it was last told); the monolith when not given.
+   */
+  stageOwner?: () => Side;
 }
 
 /**
@@ -118,7 +124,14 @@ export class CdcSink {
       );
       const mapping = new ContextMapping(def.mapping);
       const tables = await this.prepareTarget(mapping);
-      const ctx: ApplyContext = { pipeline: def.name, mapping, tables, unmappedColumns: this.unmappedColumns };
+      const ctx: ApplyContext = {
+        pipeline: def.name,
+        mapping,
+        tables,
+        unmappedColumns: this.unmappedColumns,
+        direction: def.direction,
+        stageOwner: this.options.stageOwner ?? (() => 'monolith'),
+      };
       this.producer = this.messaging.producer({ idempotent: true });
       this.applier = new ChunkApplier({
         ctx,
@@ -236,9 +249,10 @@ export class CdcSink {
     if (outcome.lastSourceTs !== null) s.lastSourceTs = outcome.lastSourceTs;
     s.record(outcome.fresh);
     for (const c of outcome.conflicts) {
+      const kept = c.chosen === (this.definition.direction === 'forward' ? 'monolith' : 'service') ? "the change's version applied" : "the target's version kept, the change skipped";
       this.log.warn(
-        { table: c.table, key: c.key, sourceTs: c.sourceTs, targetWriteTs: c.currentTs, topic, partition, offset: c.offset },
-        `conflict on ${c.table} ${JSON.stringify(c.key)}: the target wrote the row after the source committed this change; skipped (last writer wins)`,
+        { table: c.table, key: c.key, sourceTs: c.sourceTs, targetWriteTs: c.currentTs, policy: c.policy, chosen: c.chosen, topic, partition, offset: c.offset },
+        `conflict on ${c.table} ${JSON.stringify(c.key)}: the target wrote the row after the source committed this change; ${kept} (${c.policy})`,
       );
     }
     if (outcome.stale) this.log.debug({ topic, partition, stale: outcome.stale }, 'skipped changes older than what their rows already have');

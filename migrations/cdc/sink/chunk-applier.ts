@@ -1,11 +1,11 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Message, ReceivedMessage } from '../../../lib/messaging/types';
-import type { Row } from '../events/envelope';
 import type { Direction } from '../pipeline/definition';
 import { lockSinkOffset, saveSinkOffset } from '../offsets/sink-offsets';
 import { eventPosition } from './position';
 import { withClient } from './pooled';
-import type { ApplyContext, ApplyResult, Change } from './apply-context';
+import type { ApplyContext, ApplyResult, Change, Conflict } from './apply-context';
+import { recordConflicts } from './conflicts';
 import { deadLetterMessage } from './dead-letter';
 import { decodeMessage, type Decoded } from './decode';
 import { asPoison, isPoison } from './errors';
@@ -17,11 +17,7 @@ import { StatisticsKeeper } from './statistics';
 import { qualified } from './sql';
 import { applyReverse } from './reverse-apply';
 
-export interface ConflictRecord {
-  table: string;
-  key: Row;
-  sourceTs: number;
-  currentTs: number;
+export interface ConflictRecord extends Conflict {
   offset: string;
 }
 
@@ -127,10 +123,8 @@ export class ChunkApplier {
         out.deadLetters.push({ offset: item.message.offset, error: poison.message });
       };
       const tally = (item: Item, change: Change, result: ApplyResult) => {
-        if (result.status === 'conflict') {
-          const { table, key, currentTs } = result;
-          out.conflicts.push({ table, key, currentTs, sourceTs: change.event.source.ts_ms, offset: item.message.offset });
-        } else if (result.status === 'applied') {
+        if (result.status !== 'ignored' && result.conflict) out.conflicts.push({ ...result.conflict, offset: item.message.offset });
+        if (result.status === 'applied') {
           out.applied++;
           out.lastSourceTs = change.event.source.ts_ms;
         }
@@ -166,6 +160,7 @@ export class ChunkApplier {
           }
         }
       }
+      await recordConflicts(client, ctx.pipeline, ctx.direction, out.conflicts);
       await saveSinkOffset(client, ctx.pipeline, topic, partition, { offset: BigInt(fresh[fresh.length - 1].message.offset), position });
       if (dead.length) await this.options.sendDeadLetters(dead);
       await client.query('COMMIT');

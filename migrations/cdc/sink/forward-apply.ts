@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { ChangeEvent, Row } from '../events/envelope';
 import { RowMappingError, type EmbedMapping, type RowsMapping } from '../mapping';
 import { serviceRowOf, targetTable, type ApplyContext, type ApplyResult, type Change } from './apply-context';
-import { localWriteAfter } from './conflicts';
+import { localWriteAfter, outcomeOf, settle } from './conflicts';
 import * as embedded from './embedded';
 import { PoisonEventError } from './errors';
 import { deleteByKey, keyOf, qualified, run, upsert } from './sql';
@@ -31,7 +31,9 @@ async function applyRows(client: PoolClient, ctx: ApplyContext, m: RowsMapping, 
   const row = serviceRowOf(ctx, m, target, source);
   const targetKey = keyOf(target, event.op === 'd' ? { ...row, ...serviceRowOf(ctx, m, target, key ?? {}) } : row);
   const newer = await localWriteAfter(client, target.name, targetKey, event.source.ts_ms);
-  if (newer !== null) return { status: 'conflict', table: target.name, key: targetKey, currentTs: newer };
+  const met = newer === null ? null : await settle(client, ctx, target, targetKey, { currentTs: newer, sourceTs: event.source.ts_ms, incoming: event.op === 'd' ? null : row });
+  const outcome = outcomeOf(ctx, met);
+  if (outcome.status === 'conflict') return outcome;
 
   if (event.op === 'd') {
     await deleteByKey(client, target, targetKey);
@@ -39,7 +41,7 @@ async function applyRows(client: PoolClient, ctx: ApplyContext, m: RowsMapping, 
   } else {
     await upsert(client, target, row, embeds.map((t) => embedded.parkedChildren(t, targetKey)));
   }
-  return { status: 'applied' };
+  return outcome;
 }
 
 async function applyEmbedded(client: PoolClient, ctx: ApplyContext, m: EmbedMapping, { event, key }: Change): Promise<ApplyResult> {
@@ -55,32 +57,32 @@ async function applyEmbedded(client: PoolClient, ctx: ApplyContext, m: EmbedMapp
     const known = await embedded.findChild(client, t, childKey);
     const parentKey = known?.parentKey ?? (event.before ? embedded.parentKeyOf(t, event.before) : null);
     if (!parentKey) return { status: 'ignored', why: `${m.monolithTable} ${JSON.stringify(childKey)}: parent unknown, nothing to remove` };
-    const lost = await conflict(client, t, childKey, parentKey, event);
-    if (lost) return lost;
+    const outcome = await conflict(client, ctx, t, parentKey, event, null);
+    if (outcome.status === 'conflict') return outcome;
     const { placeholders } = await embedded.resync(client, t, parentKey);
     const removed = await embedded.removeChild(client, t, childKey);
     if (!removed && placeholders && m.orderBy && event.before) await embedded.dropPlaceholder(client, t, parentKey, event.before[m.orderBy]);
     await embedded.rebuild(client, t, parentKey);
-    return { status: 'applied' };
+    return outcome;
   }
 
   const child = event.after!;
   const parentKey = embedded.parentKeyOf(t, child);
   if (!parentKey) throw new RowMappingError(m.monolithTable, `no value for ${m.parentKey}, the parent's key`);
-  const lost = await conflict(client, t, childKey, parentKey, event);
-  if (lost) return lost;
   const element = ctx.mapping.toElement(m, child);
+  const outcome = await conflict(client, ctx, t, parentKey, event, element);
+  if (outcome.status === 'conflict') return outcome;
   const sortValue = m.orderBy ? child[m.orderBy] : null;
   const { placeholders } = await embedded.resync(client, t, parentKey);
   if (placeholders && m.orderBy) await embedded.dropPlaceholder(client, t, parentKey, sortValue);
   const previous = await embedded.putChild(client, t, childKey, parentKey, sortValue, element);
   await embedded.rebuild(client, t, parentKey);
   if (previous && JSON.stringify(previous) !== JSON.stringify(parentKey)) await embedded.rebuild(client, t, previous);
-  return { status: 'applied' };
+  return outcome;
 }
 
-/** A child's conflict unit is the parent row its array lives in. */
-async function conflict(client: PoolClient, t: embedded.EmbedTarget, childKey: Row, parentKey: Row, event: ChangeEvent): Promise<ApplyResult | null> {
+/** A child's conflict unit is the parent row its array lives in; the change's version is the child's element. */
+async function conflict(client: PoolClient, ctx: ApplyContext, t: embedded.EmbedTarget, parentKey: Row, event: ChangeEvent, element: Row | null): Promise<ApplyResult> {
   const newer = await localWriteAfter(client, t.parent.name, parentKey, event.source.ts_ms);
-  return newer === null ? null : { status: 'conflict', table: t.embed.monolithTable, key: childKey, currentTs: newer };
+  return outcomeOf(ctx, newer === null ? null : await settle(client, ctx, t.parent, parentKey, { currentTs: newer, sourceTs: event.source.ts_ms, incoming: element }));
 }

@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { Row } from '../events/envelope';
 import { RowMappingError, fromDebezium, quoteIdent, type EmbedMapping, type TableInfo } from '../mapping';
 import { targetTable, type ApplyContext, type ApplyResult, type Change } from './apply-context';
-import { localWriteAfter } from './conflicts';
+import { localWriteAfter, outcomeOf, settle } from './conflicts';
 import { PoisonEventError } from './errors';
 import { bindRow, deleteByKey, keyOf, qualified, run, upsert } from './sql';
 
@@ -29,14 +29,16 @@ export async function applyReverse(client: PoolClient, ctx: ApplyContext, { even
   const rows = ctx.mapping.toMonolithRows(serviceTable, source, keep);
   const targetKey = keyOf(target, rows.row);
   const newer = await localWriteAfter(client, target.name, targetKey, event.source.ts_ms);
-  if (newer !== null) return { status: 'conflict', table: target.name, key: targetKey, currentTs: newer };
+  const met = newer === null ? null : await settle(client, ctx, target, targetKey, { currentTs: newer, sourceTs: event.source.ts_ms, incoming: event.op === 'd' ? null : rows.row });
+  const outcome = outcomeOf(ctx, met);
+  if (outcome.status === 'conflict') return outcome;
 
   const parentValue = targetKey[target.primaryKey[0]];
   if (event.op === 'd') {
     // Deleted explicitly: with session_replication_role = replica, ON DELETE CASCADE (a trigger) does not fire.
     for (const c of children) await deleteChildren(client, c.table, c.embed, parentValue);
     await deleteByKey(client, target, targetKey);
-    return { status: 'applied' };
+    return outcome;
   }
 
   await upsert(client, target, rows.row);
@@ -45,7 +47,7 @@ export async function applyReverse(client: PoolClient, ctx: ApplyContext, { even
     if (event.before && column in event.before && sameJson(event.before[column], event.after![column])) continue;
     await rewriteChildren(client, targetTable(ctx, mapping.monolithTable), mapping, parentValue, childRows);
   }
-  return { status: 'applied' };
+  return outcome;
 }
 
 export function sameJson(a: unknown, b: unknown): boolean {

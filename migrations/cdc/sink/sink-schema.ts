@@ -60,6 +60,27 @@ export const SINK_SCHEMA: OwnedSchema = {
          $fn$`,
       ],
     },
+    {
+      version: 2,
+      name: 'conflicts',
+      statements: [
+        `CREATE TABLE strangler_cdc.conflicts (
+           id            bigserial PRIMARY KEY,
+           at            timestamptz NOT NULL DEFAULT now(),
+           pipeline      text NOT NULL,
+           tbl           text NOT NULL,
+           key           jsonb NOT NULL,
+           policy        text NOT NULL,
+           chosen        text NOT NULL,
+           incoming_side text NOT NULL,
+           incoming      jsonb,
+           source_ts     bigint NOT NULL,
+           local         jsonb,
+           local_ts      bigint NOT NULL
+         )`,
+        'CREATE INDEX conflicts_pipeline_newest ON strangler_cdc.conflicts (pipeline, id DESC)',
+      ],
+    },
   ],
 };
 

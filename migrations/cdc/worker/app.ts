@@ -5,6 +5,7 @@ import { controlApi } from '../../../lib/http/control-api';
 import { HttpError } from '../../../lib/http/errors';
 import { registry as metricsRegistry } from '../../../lib/http/metrics';
 import { validate } from '../../../lib/http/validate';
+import { STAGES } from '../../../control/plan';
 import type { Logger } from '../../../lib/logger';
 import type { PipelineRegistry } from './registry';
 import { CatalogError, MappingConfigError } from '../mapping';
@@ -20,6 +21,10 @@ const syncBody = z.object({
 const extractBody = z.object({ force: z.boolean().default(false) });
 
 const reconcileBody = z.object({ limit: z.number().int().min(0).max(10_000).default(20) });
+
+const stageBody = z.object({ stage: z.enum(STAGES), percent: z.number().int().min(0).max(100) });
+
+const conflictsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1_000).default(50) });
 
 const guardBody = z.object({ armed: z.boolean(), graceMs: z.number().int().min(0).max(600_000).default(0) });
 
@@ -79,6 +84,14 @@ export function createWorkerApp(
   router.post('/contexts/:context/reconcile', async (req, res) => {
     const body = validate(reconcileBody, req.body ?? {});
     res.json(await worker.reconcile(String(req.params.context), { limit: body.limit }).catch(toHttp));
+  });
+  router.post('/contexts/:context/stage', async (req, res) => {
+    const body = validate(stageBody, req.body ?? {});
+    res.json(await worker.setStage(String(req.params.context), body.stage, body.percent).catch(toHttp));
+  });
+  router.get('/contexts/:context/conflicts', async (req, res) => {
+    const query = validate(conflictsQuery, req.query ?? {});
+    res.json({ items: await worker.conflicts(String(req.params.context), query.limit).catch(toHttp) });
   });
   router.get('/guards', async (_req, res) => {
     res.json({ items: await worker.guards() });

@@ -1,4 +1,5 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
+import type { Stage } from '../../../control/contracts';
 import { createPool } from '../../../lib/db/pool';
 import { migrateOwnedSchema, type OwnedSchema } from '../../../lib/db/schema-migrations';
 
@@ -16,6 +17,18 @@ export const REGISTRY_SCHEMA: OwnedSchema = {
           context     text NOT NULL,
           direction   text NOT NULL CHECK (direction IN ('forward', 'reverse')),
           desired     text NOT NULL CHECK (desired IN ('running', 'stopped')),
+          updated_at  timestamptz NOT NULL DEFAULT now()
+        )`,
+      ],
+    },
+    {
+      version: 2,
+      name: 'the stage of each context, as the stage service last told it',
+      statements: [
+        `CREATE TABLE context_stages (
+          context     text PRIMARY KEY,
+          stage       text NOT NULL,
+          percent     integer NOT NULL,
           updated_at  timestamptz NOT NULL DEFAULT now()
         )`,
       ],
@@ -46,6 +59,19 @@ export class PipelineRegistry {
       `INSERT INTO cdc_pipelines (name, context, direction, desired) VALUES ($1, $2, $3, $4)
        ON CONFLICT (name) DO UPDATE SET desired = EXCLUDED.desired, updated_at = now()`,
       [name, context, direction, desired],
+    );
+  }
+
+  async stages(): Promise<{ context: string; stage: Stage; percent: number }[]> {
+    const { rows } = await this.pool.query('SELECT context, stage, percent FROM context_stages');
+    return rows;
+  }
+
+  async setStage(context: string, stage: Stage, percent: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO context_stages (context, stage, percent) VALUES ($1, $2, $3)
+       ON CONFLICT (context) DO UPDATE SET stage = EXCLUDED.stage, percent = EXCLUDED.percent, updated_at = now()`,
+      [context, stage, percent],
     );
   }
 

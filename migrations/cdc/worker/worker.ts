@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import type { Logger } from '../../../lib/logger';
 import { createMessaging } from '../../../lib/messaging/kafka';
 import type { Messaging } from '../../../lib/messaging/types';
-import { getContext, type Plan } from '../../../control/plan';
+import { getContext, writeOwner, type Plan } from '../../../control/plan';
 import { reconcile, type ReconcileResult } from '../../reconcile';
 import { topicFor } from '../events/envelope';
 import { applyGuard, readGuard, resetGuard, type GuardStatus } from '../guard/write-guard';
@@ -14,7 +14,8 @@ import { BulkLoadRefusedError } from '../snapshot/bulk-load';
 import { CdcSource, HEARTBEAT_PREFIX, type SourceState } from '../source';
 import { parseLsn } from '../pg/lsn';
 import type { PipelineRegistry } from './registry';
-import type { PipelineState, PipelineStatus, SyncResult } from '../../../control/contracts';
+import type { ConflictEntry, PipelineState, PipelineStatus, Side, Stage, SyncResult } from '../../../control/contracts';
+import { readConflicts } from '../sink/conflict-log';
 import { pollUntil } from '../../../lib/retry';
 
 export class WorkerError extends Error {
@@ -65,6 +66,8 @@ export const RECONCILE_RECHECK_ROUNDS = 3;
 
 export class CdcWorker {
   private readonly running = new Map<string, Running>();
+  /** Per context, the side that takes its writes in the stage the stage service last told. */
+  private readonly stages = new Map<string, Side>();
   private readonly starting = new Map<string, Promise<void>>();
   private readonly messaging: Messaging;
 
@@ -89,6 +92,7 @@ export class CdcWorker {
 
   /** Resumes what was running before a restart. */
   async resume(): Promise<void> {
+    for (const s of await this.registry.stages()) this.stages.set(s.context, writeOwner(s.stage, s.percent));
     for (const p of await this.registry.desiredRunning()) {
       if (!this.plan.contexts[p.context]) continue;
       this.startPipeline(this.definitions(p.context)[p.direction]).catch((err: Error) =>
@@ -122,6 +126,28 @@ export class CdcWorker {
     await this.registry.setDesired(reverse.name, context, 'reverse', 'running');
     await this.startPipeline(reverse);
     return this.view(reverse.name);
+  }
+
+  /** The stage service tells every move (and the stage before a worker's first move): `stageOwnerWins` decides by it. */
+  async setStage(context: string, stage: Stage, percent: number): Promise<{ context: string; owner: Side }> {
+    this.definitions(context);
+    await this.registry.setStage(context, stage, percent);
+    const owner = writeOwner(stage, percent);
+    this.stages.set(context, owner);
+    return { context, owner };
+  }
+
+  /** Newest first, from the targets of both of the context's pipelines. */
+  async conflicts(context: string, limit: number): Promise<ConflictEntry[]> {
+    const { forward, reverse } = this.definitions(context);
+    const lists = await Promise.all(
+      [forward, reverse].map((d) =>
+        readConflicts(d.target.databaseUrl, d.name, limit).catch((err: Error) => {
+          throw new WorkerError(`conflicts of ${d.name} in ${d.target.database}: ${err.message}`, 502);
+        }),
+      ),
+    );
+    return lists.flat().sort((a, b) => b.at.localeCompare(a.at)).slice(0, limit);
   }
 
   /**
@@ -167,7 +193,7 @@ export class CdcWorker {
     if (pending) return pending;
     const start = (async () => {
       const logger = this.logger.child({ pipeline: definition.name });
-      const sink = new CdcSink({ definition, brokers: this.brokers, logger });
+      const sink = new CdcSink({ definition, brokers: this.brokers, logger, stageOwner: () => this.stages.get(definition.context) ?? 'monolith' });
       const source = new CdcSource({ definition, brokers: this.brokers, logger, truncateTarget: options.truncateTarget });
       // Listed while the snapshot runs, so its progress shows in the API and the CLI.
       this.running.set(definition.name, { definition, source, sink });

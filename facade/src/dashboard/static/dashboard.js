@@ -129,7 +129,10 @@
   function pipelineText(direction, p) {
     if (!p) return [`${direction}: `, pill('none', 'absent')];
     const kind = p.state === 'streaming' ? 'ok' : p.state === 'error' ? 'bad' : 'warn';
-    return [`${direction}: `, pill(kind, p.state), p.lagMs === null || p.lagMs === undefined ? ' lag unknown' : ` lag ${p.lagMs} ms`];
+    const lag = p.lagMs === null || p.lagMs === undefined ? ' lag unknown' : ` lag ${p.lagMs} ms`;
+    // Rows both sides wrote between two syncs (strangler conflicts <context> lists them with both versions).
+    const conflicts = p.sink && p.sink.conflicts ? [' · ', pill('warn', `${p.sink.conflicts} conflict${p.sink.conflicts === 1 ? '' : 's'}`)] : [];
+    return [`${direction}: `, pill(kind, p.state), lag, ...conflicts];
   }
 
   function renderPipelines(card, pipelines) {

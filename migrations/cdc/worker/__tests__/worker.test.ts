@@ -181,6 +181,28 @@ describeWithKafka('CDC worker: extraction, both directions, read-your-writes, re
     expect(rec.body.summary).toMatch(/users: 0 missing, 0 extra, 1 different/);
   });
 
+  it('takes the stage a context moved to (stageOwnerWins follows it, kept across restarts) and lists its conflicts; bad input is 400', async () => {
+    const moved = await post('/contexts/users/stage').send({ stage: 'cutover', percent: 100 });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toEqual({ context: 'users', owner: 'service' });
+    expect(await registry.stages()).toEqual([{ context: 'users', stage: 'cutover', percent: 100 }]);
+    const canary = await post('/contexts/users/stage').send({ stage: 'canary', percent: 10 });
+    expect(canary.body).toEqual({ context: 'users', owner: 'monolith' });
+
+    const bad = await post('/contexts/users/stage').send({ stage: 'halfway', percent: 10 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/stage/);
+    expect((await post('/contexts/nope/stage').send({ stage: 'shadow', percent: 0 })).status).toBe(404);
+
+    // Both sides of users were written above, but never the same row between two syncs: nothing recorded.
+    const conflicts = await get('/contexts/users/conflicts?limit=5');
+    expect(conflicts.status).toBe(200);
+    expect(conflicts.body).toEqual({ items: [] });
+    const badLimit = await get('/contexts/users/conflicts?limit=0');
+    expect(badLimit.status).toBe(400);
+    expect(badLimit.body.error.message).toMatch(/limit/);
+  });
+
   it('unknown contexts are 404', async () => {
     const res = await post('/contexts/nope/extract');
     expect(res.status).toBe(404);
