@@ -1,6 +1,6 @@
 import type { ColumnInfo } from './change-events';
 import type { EventOptions } from './options';
-import { PgType } from './values';
+import { PgType, arrayElementOf } from './values';
 
 /**
  * The Kafka Connect schemas Debezium 3.6's PostgreSQL connector gives its records, as the JSON converter writes them
@@ -179,7 +179,8 @@ export function columnSchema(column: ColumnInfo, options: EventOptions): Connect
     const s = { ...scalarSchema(column, options), optional };
     return withField(s, column.name, defaultOf(column, s));
   }
-  const element = scalarSchema({ typeOid: column.elementOid, typeMod: column.typeMod, typeName: column.typeName, enumLabels: column.enumLabels }, options);
+  // Elements have the schema of what values.ts writes for them: an enum's labels, text for other unknown arrays.
+  const element = scalarSchema({ typeOid: arrayElementOf(column)!, typeMod: column.typeMod, enumLabels: column.enumLabels }, options);
   // Debezium marks an enum array's items as required, every other array's as optional.
   return withField(schema('array', { items: { ...element, optional: column.enumLabels == null } }, optional), column.name);
 }

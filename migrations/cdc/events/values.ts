@@ -225,9 +225,19 @@ function mapArray(items: ArrayText, element: ValueDecoder): unknown[] {
 }
 
 /** null: a type Debezium leaves out of its events, so its column is not captured either. */
+/**
+ * The element type an array's values are decoded as: those compared with Debezium have a fixed OID; the elements of
+ * any other array (enums, money, bit, point, extension types) are written as Postgres prints them (README).
+ */
+export function arrayElementOf(type: ColumnType): number | undefined {
+  const known = ARRAY_ELEMENT[type.typeOid];
+  if (known !== undefined) return known;
+  return type.elementOid != null ? PgType.text : undefined;
+}
+
 export function decoderFor(type: ColumnType, format: ValueFormat, path: ReadPath = 'stream'): ValueDecoder | null {
   if (UNSUPPORTED.has(type.typeOid)) return null;
-  const elementOid = ARRAY_ELEMENT[type.typeOid] ?? type.elementOid ?? undefined;
+  const elementOid = arrayElementOf(type);
   if (elementOid === undefined) return scalarDecoder(type, format, path);
   const element = scalarDecoder({ typeOid: elementOid, typeMod: type.typeMod }, format, path);
   return (v) => mapArray(parseArrayText(v), element);
