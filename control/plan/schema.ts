@@ -103,15 +103,31 @@ const shadow = closed({
  * Debezium connector options a pipeline honours, under Debezium's own names and with its defaults (see
  * migrations/cdc/events/README.md). Strict: a misspelt option would otherwise be ignored silently.
  */
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return pattern.length > 0;
+  } catch {
+    return false;
+  }
+}
+
 const cdcOptionsShape = {
   'decimal.handling.mode': z.enum(['precise', 'string', 'double']).optional(),
-  'time.precision.mode': z.enum(['adaptive', 'connect']).optional(),
+  'time.precision.mode': z.enum(['adaptive', 'adaptive_time_microseconds', 'connect']).optional(),
+  'binary.handling.mode': z.enum(['bytes', 'base64', 'base64-url-safe', 'hex']).optional(),
   'skipped.operations': z
     .string()
     .regex(/^(none|[cudt](,[cudt])*)$/, 'must be "none" or a comma-separated list of c, u, d, t')
     .optional(),
   'tombstones.on.delete': z.boolean().optional(),
   'provide.transaction.metadata': z.boolean().optional(),
+  'key.converter.schemas.enable': z.boolean().optional(),
+  'value.converter.schemas.enable': z.boolean().optional(),
+  'message.prefix.include.list': z
+    .string()
+    .refine((list) => list.split(',').every(compiles), 'must be comma-separated regular expressions')
+    .optional(),
 };
 const cdcOptions = closed(cdcOptionsShape);
 

@@ -1,11 +1,12 @@
 import { Writable } from 'node:stream';
-import { logLevel } from 'kafkajs';
+import { Partitioners, logLevel, type PartitionerArgs } from 'kafkajs';
 import pino from 'pino';
 import { ConfigError } from '../../config';
 import { kafkaBrokersFromEnv } from '../config';
 import { MessageHandlerError, MessagingProduceError } from '../errors';
 import { fromKafkaHeaders, fromKafkaMessage } from '../kafka-codec';
 import { kafkaLogCreator } from '../kafka-log';
+import { partitioner } from '../kafka-producer';
 
 describe('kafkaBrokersFromEnv', () => {
   it('reads a comma-separated list, ignoring blanks', () => {
@@ -102,3 +103,23 @@ describe('errors', () => {
     expect(err.message).toBe('handler failed on t[0]@5, will redeliver: x is undefined');
   });
 });
+
+describe('partitioner', () => {
+  const metadata = (n: number, leader = 1) => Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+  const args = (n: number, key: string | null, leader = 1): PartitionerArgs => ({ topic: 't', partitionMetadata: metadata(n, leader), message: { key, value: 'v' } });
+  const keys = ['{"id":1}', '{"id":2}', '{"schema":{"type":"struct"},"payload":{"id":42}}', 'ü✓', '', null];
+
+  it("picks the partition kafkajs' Java-compatible partitioner picks, for one partition and for several", () => {
+    const ours = partitioner();
+    const java = Partitioners.DefaultPartitioner();
+    for (const n of [1, 3, 12]) for (const key of keys.filter((k) => k !== null)) expect(ours(args(n, key))).toBe(java(args(n, key)));
+    // Keyless records: the only partition, whether its leader is known or not.
+    expect(ours(args(1, null))).toBe(0);
+    expect(ours(args(1, null, -1))).toBe(0);
+  });
+
+  it('keeps a partition the message names', () => {
+    expect(partitioner()({ ...args(1, 'k'), message: { key: 'k', value: 'v', partition: 4 } })).toBe(4);
+  });
+});
+

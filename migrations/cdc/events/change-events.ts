@@ -1,4 +1,5 @@
 import { fromMicros, now } from './clock';
+import { envelopeSchemaJson, keySchemaJson, withSchema } from './connect-schema';
 import { DEBEZIUM_FORMAT_VERSION, topicFor, type Op, type Row, type SnapshotMarker, type TransactionBlock } from './envelope';
 import { DEFAULT_EVENT_OPTIONS, type EventOptions } from './options';
 import { UNAVAILABLE_VALUE, ValueDecodeError, decoderFor, type ReadPath, type ValueDecoder } from './values';
@@ -12,6 +13,10 @@ export interface ColumnInfo {
   typeName?: string;
   /** For an array, its element type (enum and extension arrays have no fixed OID either). */
   elementOid?: number | null;
+  /** What a Connect schema says besides the type: NOT NULL, the DEFAULT expression, an enum's labels (comma-separated). */
+  notNull?: boolean;
+  defaultExpr?: string | null;
+  enumLabels?: string | null;
 }
 
 /** A captured table as the event builders need it: columns in table order, key columns in primary-key order. */
@@ -25,6 +30,9 @@ export interface CapturedTable {
   keyColumns: string[];
   decoders: Record<ReadPath, ValueDecoder[]>;
   options: EventOptions;
+  /** The Connect schemas' JSON text, with `key.converter.schemas.enable` / `value.converter.schemas.enable`. */
+  keySchema: string | null;
+  valueSchema: string | null;
 }
 
 /** One Kafka record: the serialised key and value (null value = tombstone). */
@@ -44,14 +52,17 @@ export function describeTable(
 ): CapturedTable {
   const columns = allColumns.filter((c) => decoderFor(c, options) !== null);
   const decodersFor = (path: ReadPath) => columns.map((c) => decoderFor(c, options, path)!);
+  const topic = topicFor(topicPrefix, schema, table);
   return {
     schema,
     table,
-    topic: topicFor(topicPrefix, schema, table),
+    topic,
     columns,
     keyColumns,
     decoders: { stream: decodersFor('stream'), snapshot: decodersFor('snapshot') },
     options,
+    keySchema: options.keySchemas && keyColumns.length ? keySchemaJson(topic, columns, keyColumns, options) : null,
+    valueSchema: options.valueSchemas ? envelopeSchemaJson(topic, columns, options) : null,
   };
 }
 
@@ -135,12 +146,16 @@ export function changeRecord(
   transaction: TransactionBlock | null = null,
 ): ChangeRecord {
   const t = now();
-  const value =
+  const payload =
     `{"before":${JSON.stringify(before)},"after":${JSON.stringify(after)},"source":${source},"transaction":${JSON.stringify(transaction)},` +
     `"op":"${op}","ts_ms":${t.ms},"ts_us":${t.us},"ts_ns":${t.ns}}`;
-  return { topic: table.topic, key, value };
+  return { topic: table.topic, key: recordKey(table, key), value: table.valueSchema ? withSchema(table.valueSchema, payload) : payload };
 }
 
+/** A null key (a truncate's, a table's without a primary key) stays null with a schema too, as in Kafka's converter. */
+const recordKey = (table: CapturedTable, key: string | null) => (key !== null && table.keySchema ? withSchema(table.keySchema, key) : key);
+
+/** A tombstone's value is null with or without schemas. */
 export function tombstone(table: CapturedTable, key: string | null): ChangeRecord {
-  return { topic: table.topic, key, value: null };
+  return { topic: table.topic, key: recordKey(table, key), value: null };
 }

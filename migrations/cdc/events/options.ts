@@ -2,12 +2,15 @@ import type { CdcOptions } from '../../../control/plan';
 import type { Op } from './envelope';
 
 export type DecimalMode = 'precise' | 'string' | 'double';
-export type TimePrecisionMode = 'adaptive' | 'connect';
+export type TimePrecisionMode = 'adaptive' | 'adaptive_time_microseconds' | 'connect';
+export type BinaryMode = 'bytes' | 'base64' | 'base64-url-safe' | 'hex';
 
 /** How a column value is written: what a consumer (our sink included) must know to read one back. */
 export interface ValueFormat {
   decimal: DecimalMode;
   time: TimePrecisionMode;
+  /** `binary.handling.mode` for bytea (bytes and base64 both write base64 in JSON; their schemas differ). */
+  binary: BinaryMode;
 }
 
 /**
@@ -24,14 +27,26 @@ export interface EventOptions extends ValueFormat {
   tombstones: boolean;
   /** `provide.transaction.metadata`: BEGIN/END events on `<prefix>.transaction` and each event's `transaction`. */
   transactionMetadata: boolean;
+  /** `key.converter.schemas.enable` / `value.converter.schemas.enable`: records as `{schema, payload}`. */
+  keySchemas: boolean;
+  valueSchemas: boolean;
+  /**
+   * `message.prefix.include.list`: logical-decoding messages with these prefixes (regular expressions) become
+   * `<prefix>.message` events. Empty by default, where Debezium takes every prefix; ours never.
+   */
+  messagePrefixes: readonly string[];
 }
 
 export const DEFAULT_EVENT_OPTIONS: EventOptions = {
   decimal: 'precise',
   time: 'adaptive',
+  binary: 'bytes',
   skipped: ['t'],
   tombstones: true,
   transactionMetadata: false,
+  keySchemas: false,
+  valueSchemas: false,
+  messagePrefixes: [],
 };
 
 function skippedOps(text: string | undefined): readonly Op[] {
@@ -47,8 +62,12 @@ export function eventOptionsFrom(cdc: (CdcOptions & { forward?: CdcOptions; reve
   return {
     decimal: o['decimal.handling.mode'] ?? d.decimal,
     time: o['time.precision.mode'] ?? d.time,
+    binary: o['binary.handling.mode'] ?? d.binary,
     skipped: skippedOps(o['skipped.operations']),
     tombstones: o['tombstones.on.delete'] ?? d.tombstones,
     transactionMetadata: o['provide.transaction.metadata'] ?? d.transactionMetadata,
+    keySchemas: o['key.converter.schemas.enable'] ?? d.keySchemas,
+    valueSchemas: o['value.converter.schemas.enable'] ?? d.valueSchemas,
+    messagePrefixes: o['message.prefix.include.list']?.split(',') ?? d.messagePrefixes,
   };
 }

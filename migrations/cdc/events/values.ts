@@ -13,9 +13,9 @@ import {
 } from './temporal';
 
 /**
- * Column values as Debezium 3.6's PostgreSQL connector writes them (`binary.handling.mode=bytes`,
- * `interval.handling.mode=numeric`, `hstore.handling.mode=json`, `include.unknown.datatypes=false`), in the
- * decimal and time precision modes a pipeline chooses. Snapshot and streaming both hand us Postgres's text output and
+ * Column values as Debezium 3.6's PostgreSQL connector writes them (`interval.handling.mode=numeric`,
+ * `hstore.handling.mode=json`, `include.unknown.datatypes=false`), in the decimal, time precision and binary
+ * handling modes a pipeline chooses. Snapshot and streaming both hand us Postgres's text output and
  * decode it here by type, so one row gives the same JSON whichever way it was read, except where Debezium itself
  * differs between the two (infinite dates). The table is in ./README.md.
  */
@@ -152,8 +152,11 @@ function temporalDecoder(type: ColumnType, format: ValueFormat, path: ReadPath):
       const infinite = DATE_INFINITY_DAYS[path];
       return (v) => (isInfinite(v) ? infinite[v] : parseDateDays(v));
     }
-    case PgType.time:
-      return (v) => floorTo(parseTimeMicros(v), unit);
+    case PgType.time: {
+      // adaptive_time_microseconds: time columns in µs whatever their precision, the rest as adaptive.
+      const timeUnit = format.time === 'adaptive_time_microseconds' ? 1 : unit;
+      return (v) => floorTo(parseTimeMicros(v), timeUnit);
+    }
     case PgType.timestamp:
       // pgjdbc's constants are milliseconds; Debezium writes them unchanged as microseconds and divides for ms.
       return (v) => (isInfinite(v) ? Math.trunc(TIMESTAMP_INFINITY_MICROS[v] / unit) : floorTo(parseTimestampMicros(v, false), unit));
@@ -166,6 +169,21 @@ function temporalDecoder(type: ColumnType, format: ValueFormat, path: ReadPath):
     default:
       return undefined;
   }
+}
+
+/**
+ * `binary.handling.mode`: bytes and base64 both write base64 in JSON (Connect's bytes are base64 there), only their
+ * schemas differ; base64-url-safe keeps Java's padding; hex is lower case.
+ */
+export function encodeBinary(bytes: Buffer, mode: ValueFormat['binary']): string {
+  if (mode === 'hex') return bytes.toString('hex');
+  if (mode === 'base64-url-safe') return bytes.toString('base64url').padEnd(Math.ceil(bytes.length / 3) * 4, '=');
+  return bytes.toString('base64');
+}
+
+function binaryDecoder(mode: ValueFormat['binary']): ValueDecoder {
+  if (mode === 'hex') return (v) => v.slice(2);
+  return (v) => encodeBinary(Buffer.from(v.slice(2), 'hex'), mode);
 }
 
 function scalarDecoder(type: ColumnType, format: ValueFormat, path: ReadPath): ValueDecoder {
@@ -188,7 +206,7 @@ function scalarDecoder(type: ColumnType, format: ValueFormat, path: ReadPath): V
       return (v) => encodeMoney(v, format.decimal);
     case PgType.bytea:
       // Our sessions set bytea_output=hex: `\x0a0b…`.
-      return (v) => Buffer.from(v.slice(2), 'hex').toString('base64');
+      return binaryDecoder(format.binary);
     case PgType.bit:
     case PgType.varbit:
       // bit(1) and varbit(1) are booleans in Debezium; longer ones its little-endian Bits bytes.
@@ -207,9 +225,19 @@ function mapArray(items: ArrayText, element: ValueDecoder): unknown[] {
 }
 
 /** null: a type Debezium leaves out of its events, so its column is not captured either. */
+/**
+ * The element type an array's values are decoded as: those compared with Debezium have a fixed OID; the elements of
+ * any other array (enums, money, bit, point, extension types) are written as Postgres prints them (README).
+ */
+export function arrayElementOf(type: ColumnType): number | undefined {
+  const known = ARRAY_ELEMENT[type.typeOid];
+  if (known !== undefined) return known;
+  return type.elementOid != null ? PgType.text : undefined;
+}
+
 export function decoderFor(type: ColumnType, format: ValueFormat, path: ReadPath = 'stream'): ValueDecoder | null {
   if (UNSUPPORTED.has(type.typeOid)) return null;
-  const elementOid = ARRAY_ELEMENT[type.typeOid] ?? type.elementOid ?? undefined;
+  const elementOid = arrayElementOf(type);
   if (elementOid === undefined) return scalarDecoder(type, format, path);
   const element = scalarDecoder({ typeOid: elementOid, typeMod: type.typeMod }, format, path);
   return (v) => mapArray(parseArrayText(v), element);

@@ -23,7 +23,7 @@ export class PgText {
 export const DECIMAL_TYPES: ReadonlySet<string> = new Set(['numeric', 'money']);
 
 /** What our source wrote before it followed Debezium 3.6 (and what a column without a pipeline's format assumes). */
-const LEGACY_FORMAT: ValueFormat = { decimal: 'string', time: 'adaptive' };
+const LEGACY_FORMAT: ValueFormat = { decimal: 'string', time: 'adaptive', binary: 'bytes' };
 
 /**
  * Debezium's JSON values back to what node-postgres binds for the target column. Most pass through as text
@@ -35,10 +35,10 @@ const LEGACY_FORMAT: ValueFormat = { decimal: 'string', time: 'adaptive' };
  * | numeric, money         | base64 at the column's scale / {scale, value} / number / string | decimal text    |
  * | timestamp              | epoch µs or ms (adaptive by precision; connect: ms) | `YYYY-MM-DDTHH:MM:SS.ffffff` |
  * | date                   | days since epoch (number)                       | `YYYY-MM-DD`                    |
- * | time                   | µs or ms since midnight                         | `HH:MM:SS.ffffff`               |
+ * | time                   | µs or ms since midnight (adaptive_time_µs: µs)  | `HH:MM:SS.ffffff`               |
  * | interval               | microseconds (number)                           | `N microseconds`                |
  * | json, jsonb            | JSON text (string)                              | the text as is; other values JSON |
- * | bytea                  | base64 (string)                                 | Buffer                          |
+ * | bytea                  | base64 (URL-safe too) or hex (string)           | Buffer                          |
  * | bit, varbit            | boolean (length 1) or little-endian base64      | bit string                      |
  * | point                  | {x, y, wkb, srid}                               | `(x,y)`                         |
  * | hstore                 | JSON object text                                | hstore text                     |
@@ -66,11 +66,12 @@ export function fromDebezium(value: unknown, column: ColumnInfo): unknown {
     case 'date':
       return typeof value === 'number' ? dateText(value) : value;
     case 'time':
-      return typeof value === 'number' ? microsToTimestamp(toMicros(value, column, format)).slice(11) : value;
+      return typeof value === 'number' ? microsToTimestamp(format.time === 'adaptive_time_microseconds' ? value : toMicros(value, column, format)).slice(11) : value;
     case 'interval':
       return typeof value === 'number' ? `${value} microseconds` : value;
     case 'bytea':
-      return typeof value === 'string' ? Buffer.from(value, 'base64') : value;
+      // Node's base64 reads the URL-safe alphabet too.
+      return typeof value === 'string' ? Buffer.from(value, format.binary === 'hex' ? 'hex' : 'base64') : value;
     case 'bit':
     case 'varbit':
       return bitsText(value, column);

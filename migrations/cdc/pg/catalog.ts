@@ -20,9 +20,14 @@ const SHAPE_SQL = `
               'typeOid', (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)::bigint,
               'typeMod', CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
               'typeName', COALESCE(bt.typname, t.typname),
-              'elementOid', CASE WHEN COALESCE(bt.typcategory, t.typcategory) = 'A' THEN COALESCE(bt.typelem, t.typelem) END) ORDER BY a.attnum)
+              'elementOid', (CASE WHEN COALESCE(bt.typcategory, t.typcategory) = 'A' THEN COALESCE(bt.typelem, t.typelem) END)::bigint,
+              'notNull', a.attnotnull,
+              'defaultExpr', pg_get_expr(ad.adbin, ad.adrelid),
+              'enumLabels', (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e
+                              WHERE e.enumtypid = CASE WHEN COALESCE(bt.typcategory, t.typcategory) = 'A' THEN COALESCE(bt.typelem, t.typelem) ELSE COALESCE(bt.oid, t.oid) END)) ORDER BY a.attnum)
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
        LEFT JOIN pg_type bt ON bt.oid = t.typbasetype AND t.typtype = 'd'
+       LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS columns,
     (SELECT json_agg(a.attname ORDER BY k.ord)
        FROM pg_index i

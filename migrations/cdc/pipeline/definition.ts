@@ -36,7 +36,7 @@ export interface PipelineDefinition {
   events?: EventOptions;
 }
 
-export const eventOptionsOf = (definition: PipelineDefinition): EventOptions => definition.events ?? DEFAULT_EVENT_OPTIONS;
+export const eventOptionsOf = (definition: PipelineDefinition): EventOptions => ({ ...DEFAULT_EVENT_OPTIONS, ...definition.events });
 
 export type SnapshotMode = 'bulk' | 'events';
 

@@ -33,10 +33,16 @@ const fieldSchema = (envelope: FieldSchema | null, field: string) => envelope?.f
  * legacy string decimals for events our source wrote before Debezium 3.6's format, as they are otherwise. An
  * unchanged TOAST value Debezium could not read is left out, so the row keeps what it has.
  */
+/** Without an array of the row's values per event. */
+function hasUnavailable(row: Row): boolean {
+  for (const column in row) if (row[column] === UNAVAILABLE_VALUE) return true;
+  return false;
+}
+
 function readRow(row: Row | null, schema: FieldSchema | undefined | null, legacy: boolean): Row | null {
   if (row === null) return null;
   let out = row;
-  if (Object.values(row).includes(UNAVAILABLE_VALUE)) out = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== UNAVAILABLE_VALUE));
+  if (hasUnavailable(row)) out = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== UNAVAILABLE_VALUE));
   if (schema) return rowWithSchema(out, schema);
   return legacy ? legacyRow(out) : out;
 }

@@ -15,9 +15,14 @@ import type { ChangeEvent } from '../events/envelope';
  * create from a re-sent copy of the delete. No other change can sit at lsn + 1: WAL records are far larger than a
  * byte.
  */
+/** The form both Debezium and our source write: no JSON.parse (an array and two strings) per event. */
+const COMPACT_SEQUENCE = /^\[(?:"(\d+)"|null),"(\d+)"\]$/;
+
 export function eventPosition(event: ChangeEvent): bigint | null {
   const sequence = event.source.sequence;
   if (!sequence) return null;
+  const compact = COMPACT_SEQUENCE.exec(sequence);
+  if (compact) return positionOf(compact[1] ?? null, compact[2], event.op);
   let parsed: unknown;
   try {
     parsed = JSON.parse(sequence);
@@ -25,9 +30,13 @@ export function eventPosition(event: ChangeEvent): bigint | null {
     return null;
   }
   if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[1] !== 'string' || !/^\d+$/.test(parsed[1])) return null;
-  const lsn = BigInt(parsed[1]);
-  if (parsed[0] === null) return lsn << 65n;
-  if (typeof parsed[0] !== 'string' || !/^\d+$/.test(parsed[0])) return null;
-  const streamed = (BigInt(parsed[0]) << 65n) | (1n << 64n) | lsn;
-  return event.op === 'c' ? streamed + 1n : streamed;
+  if (parsed[0] !== null && (typeof parsed[0] !== 'string' || !/^\d+$/.test(parsed[0]))) return null;
+  return positionOf(parsed[0] as string | null, parsed[1], event.op);
+}
+
+function positionOf(base: string | null, lsnDigits: string, op: ChangeEvent['op']): bigint {
+  const lsn = BigInt(lsnDigits);
+  if (base === null) return lsn << 65n;
+  const streamed = (BigInt(base) << 65n) | (1n << 64n) | lsn;
+  return op === 'c' ? streamed + 1n : streamed;
 }

@@ -7,6 +7,7 @@ import { createMessaging } from '../../../lib/messaging/kafka';
 import type { Messaging } from '../../../lib/messaging/types';
 import { describeTable, type CapturedTable, type SourceContext } from '../events/change-events';
 import { topicFor, transactionTopicFor } from '../events/envelope';
+import { messageTopicFor } from '../events/message-events';
 import type { EventOptions } from '../events/options';
 import { SOURCE_OFFSETS_SCHEMA, markSnapshotCompleted, markSnapshotStarted, readSourceOffsets } from '../offsets/source-offsets';
 import { eventOptionsOf, type PipelineDefinition } from '../pipeline/definition';
@@ -221,6 +222,7 @@ export class CdcSource {
     await this.writer.ensureTopics([
       ...shapes.map((s) => topicFor(definition.topicPrefix, s.schema, s.table)),
       ...(this.events.transactionMetadata ? [transactionTopicFor(definition.topicPrefix)] : []),
+      ...(this.events.messagePrefixes.length ? [messageTopicFor(definition.topicPrefix)] : []),
     ]);
     this.heartbeat = new Heartbeat(pool, definition.name, this.options.heartbeatIntervalMs ?? 5_000, this.logger);
 

@@ -10,10 +10,13 @@ import {
   type CapturedTable,
   type ChangeRecord,
   type SourceContext,
+  type SourcePosition,
 } from '../events/change-events';
-import type { Op, Row } from '../events/envelope';
+import { now } from '../events/clock';
+import type { Op, Row, TransactionBlock } from '../events/envelope';
 import type { EventOptions } from '../events/options';
-import { TransactionMetadata } from '../events/transaction-events';
+import { MessageEvents, prefixMatcher } from '../events/message-events';
+import { MESSAGE_DATA_COLLECTION, TransactionMetadata } from '../events/transaction-events';
 import type { Checkpoint } from '../transport/change-writer';
 import { ReplicationStreamError } from '../pg/errors';
 import { isHeartbeatPrefix } from '../pg/heartbeat';
@@ -26,8 +29,8 @@ export interface RecordOutput {
 
 export interface DecoderOptions {
   ctx: SourceContext;
-  /** skipped.operations, tombstones.on.delete, provide.transaction.metadata. */
-  options: Pick<EventOptions, 'skipped' | 'tombstones' | 'transactionMetadata'>;
+  /** skipped.operations, tombstones.on.delete, provide.transaction.metadata, message.prefix.include.list, …. */
+  options: EventOptions;
   /** Builds the table description for a relation message (a catalog look-up, cached by the caller). */
   resolveTable: (relation: Pgoutput.MessageRelation) => Promise<CapturedTable>;
   output: RecordOutput;
@@ -63,12 +66,20 @@ export class TransactionDecoder {
   private tx: OpenTransaction | null = null;
   private lastCommitLsn: Lsn | null;
   private readonly spillRecords: number;
+  private readonly messages: MessageEvents;
+  private readonly emitsMessage: (prefix: string) => boolean;
+  /** The last commit's time, µs: a non-transactional message has none of its own (Debezium uses this one too). */
+  private lastCommitTsUs: number | null = null;
   skippedTransactions = 0;
   lastReceivedLsn: Lsn | null = null;
 
   constructor(private readonly options: DecoderOptions) {
     this.lastCommitLsn = options.lastCommitLsn;
     this.spillRecords = options.spillRecords ?? 10_000;
+    this.messages = new MessageEvents(options.ctx, options.options);
+    const included = prefixMatcher(options.options.messagePrefixes);
+    // The toolkit's own messages (heartbeat, loop-guard mark) are never events.
+    this.emitsMessage = (prefix) => !isHeartbeatPrefix(prefix) && prefix !== SINK_MARKER_PREFIX && included(prefix);
   }
 
   /** Async only when a relation needs a catalog look-up; everything else completes synchronously. */
@@ -83,7 +94,8 @@ export class TransactionDecoder {
         // pgoutput's commit time is µs since the Unix epoch.
         const commitTsUs = Number(msg.commitTime);
         const commitTsMs = Math.floor(commitTsUs / 1000);
-        const metadata = this.options.options.transactionMetadata ? new TransactionMetadata(this.options.ctx.name, msg.xid, commitTsMs) : null;
+        const { transactionMetadata, keySchemas, valueSchemas } = this.options.options;
+        const metadata = transactionMetadata ? new TransactionMetadata(this.options.ctx.name, msg.xid, commitTsMs, { key: keySchemas, value: valueSchemas }) : null;
         this.tx = { xid: msg.xid, commitTsMs, commitTsUs, records: [], skipped: false, spilled: 0, origin: null, metadata };
         return;
       }
@@ -128,15 +140,22 @@ export class TransactionDecoder {
   private onMessage(lsn: Lsn, msg: Pgoutput.MessageMessage): void {
     if (!msg.transactional) {
       // Between transactions: everything received before it is already handed to the writer.
-      if (isHeartbeatPrefix(msg.prefix)) {
-        this.options.output.write([], { lsn, commitTsMs: null });
-        // A restart resumes with the slot's confirmed position as its base, which may be this heartbeat's: the next
+      const emitted = this.emitsMessage(msg.prefix);
+      if (isHeartbeatPrefix(msg.prefix) || emitted) {
+        // A restart resumes with the slot's confirmed position as its base, which may be this message's: the next
         // transaction must carry the same sequence base before and after a crash, or the sink cannot see repeats.
+        // Debezium's sequence for such a message is [its lsn, its lsn] as well.
         this.lastCommitLsn = lsn;
+        const records = emitted ? [this.messageRecord(lsn, msg, null)] : [];
+        this.options.output.write(records, { lsn, commitTsMs: null });
       }
       return;
     }
-    if (msg.prefix !== SINK_MARKER_PREFIX) return;
+    if (msg.prefix !== SINK_MARKER_PREFIX) {
+      const tx = this.tx;
+      if (tx && !tx.skipped && this.emitsMessage(msg.prefix)) this.push(tx, ...this.withBegin(tx, lsn, (block) => this.messageRecord(lsn, msg, tx, block)));
+      return;
+    }
     const tx = this.openTx('a transactional message');
     const sink = decodeText(msg.content);
     if (!this.options.ignoreSinks.has(sink) || tx.skipped) return;
@@ -160,21 +179,35 @@ export class TransactionDecoder {
     }
   }
 
-  /** The change event, preceded by the transaction's BEGIN when it is the first with metadata on. */
-  private records(tx: OpenTransaction, table: CapturedTable, lsn: Lsn, op: Op, key: string | null, before: Row | null, after: Row | null): ChangeRecord[] {
-    const position = lsnToNumber(lsn);
-    const source = sourceJson(this.options.ctx, table, {
-      tsUs: tx.commitTsUs,
+  private position(tx: OpenTransaction | null, lsn: Lsn): SourcePosition {
+    return {
+      tsUs: tx?.commitTsUs ?? this.lastCommitTsUs ?? now().us,
       snapshot: 'false',
       sequence: sequenceOf(this.lastCommitLsn, lsn),
-      txId: tx.xid,
-      lsn: position,
-      origin: tx.origin,
-    });
+      txId: tx?.xid ?? null,
+      lsn: lsnToNumber(lsn),
+      origin: tx?.origin ?? null,
+    };
+  }
+
+  /** A `<prefix>.message` event; `block` its place in the transaction with transaction metadata on. */
+  private messageRecord(lsn: Lsn, msg: Pgoutput.MessageMessage, tx: OpenTransaction | null, block: TransactionBlock | null = null): ChangeRecord {
+    return this.messages.record(msg.prefix, msg.content, this.position(tx, lsn), block);
+  }
+
+  /** An event built with its transaction block, preceded by the transaction's BEGIN when it is the first. */
+  private withBegin(tx: OpenTransaction, lsn: Lsn, build: (block: TransactionBlock | null) => ChangeRecord, dataCollection = MESSAGE_DATA_COLLECTION): ChangeRecord[] {
     const metadata = tx.metadata;
-    if (!metadata) return [changeRecord(table, key, op, before, after, source)];
+    if (!metadata) return [build(null)];
+    const position = lsnToNumber(lsn);
     const begin = metadata.started ? [] : [metadata.begin(position)];
-    return [...begin, changeRecord(table, key, op, before, after, source, metadata.next(`${table.schema}.${table.table}`, position))];
+    return [...begin, build(metadata.next(dataCollection, position))];
+  }
+
+  /** The change event, preceded by the transaction's BEGIN when it is the first with metadata on. */
+  private records(tx: OpenTransaction, table: CapturedTable, lsn: Lsn, op: Op, key: string | null, before: Row | null, after: Row | null): ChangeRecord[] {
+    const source = sourceJson(this.options.ctx, table, this.position(tx, lsn));
+    return this.withBegin(tx, lsn, (block) => changeRecord(table, key, op, before, after, source, block), `${table.schema}.${table.table}`);
   }
 
   private skips(op: Op): boolean {
@@ -250,6 +283,7 @@ export class TransactionDecoder {
     // A skipped transaction still moves the checkpoint: its WAL is done with.
     this.options.output.write(records, { lsn: end, commitTsMs: tx.commitTsMs });
     this.lastCommitLsn = end;
+    this.lastCommitTsUs = tx.commitTsUs;
     this.tx = null;
   }
 }

@@ -14,8 +14,37 @@ describe("pipeline options under Debezium's names", () => {
     expect(JSON.parse(JSON.stringify(options))).toEqual(options);
   });
 
-  it("defaults to Debezium's: precise decimals, adaptive times, truncates skipped, tombstones, no transaction metadata", () => {
-    expect(eventOptionsFrom(undefined, 'forward')).toEqual({ decimal: 'precise', time: 'adaptive', skipped: ['t'], tombstones: true, transactionMetadata: false });
+  it("defaults to Debezium's: precise decimals, adaptive times, bytes, truncates skipped, tombstones, no transaction metadata, no schemas", () => {
+    expect(eventOptionsFrom(undefined, 'forward')).toEqual({
+      decimal: 'precise',
+      time: 'adaptive',
+      binary: 'bytes',
+      skipped: ['t'],
+      tombstones: true,
+      transactionMetadata: false,
+      keySchemas: false,
+      valueSchemas: false,
+      // Debezium's default takes every message prefix; ours none (our heartbeats would be events).
+      messagePrefixes: [],
+    });
+  });
+
+  it('reads the schema, binary, time and message options', () => {
+    const parsed = plan({
+      'key.converter.schemas.enable': true,
+      'value.converter.schemas.enable': true,
+      'binary.handling.mode': 'hex',
+      'time.precision.mode': 'adaptive_time_microseconds',
+      'message.prefix.include.list': 'app\\..*,audit',
+    });
+    if (!parsed.success) throw parsed.error;
+    expect(eventOptionsFrom(parsed.data.contexts.users.cdc, 'forward')).toMatchObject({
+      keySchemas: true,
+      valueSchemas: true,
+      binary: 'hex',
+      time: 'adaptive_time_microseconds',
+      messagePrefixes: ['app\\..*', 'audit'],
+    });
   });
 
   it('applies the context options to both pipelines and a direction block to its own', () => {
@@ -35,5 +64,7 @@ describe("pipeline options under Debezium's names", () => {
     expect(issues({ 'decimal.handling.mod': 'string' })).toEqual(['contexts.users.cdc: unknown key (did you mean "decimal.handling.mode"?)']);
     expect(issues({ 'skipped.operations': 'x' })).toEqual(['contexts.users.cdc.skipped.operations: must be "none" or a comma-separated list of c, u, d, t']);
     expect(issues({ forward: { 'decimal.handling.mode': 'exact' } })[0]).toMatch(/^contexts\.users\.cdc\.forward\.decimal\.handling\.mode: /);
+    expect(issues({ 'message.prefix.include.list': 'app,(' })).toEqual(['contexts.users.cdc.message.prefix.include.list: must be comma-separated regular expressions']);
+    expect(issues({ 'binary.handling.mode': 'base32' })[0]).toMatch(/^contexts\.users\.cdc\.binary\.handling\.mode: /);
   });
 });

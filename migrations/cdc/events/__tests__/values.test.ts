@@ -5,7 +5,7 @@ import type { ValueFormat } from '../options';
 import { encodeBits, hstoreJson } from '../special-types';
 import { PgType, decoderFor } from '../values';
 
-const decode = (oid: number, text: string, typeMod = -1, format: ValueFormat = { decimal: 'string', time: 'adaptive' }) =>
+const decode = (oid: number, text: string, typeMod = -1, format: ValueFormat = { decimal: 'string', time: 'adaptive', binary: 'bytes' }) =>
   decoderFor({ typeOid: oid, typeMod }, format)!(text);
 
 describe('Debezium value mapping', () => {
@@ -70,7 +70,7 @@ describe('Debezium value mapping', () => {
 });
 
 describe('Debezium 3.6 encodings beyond the parity fixtures', () => {
-  const precise: ValueFormat = { decimal: 'precise', time: 'adaptive' };
+  const precise: ValueFormat = { decimal: 'precise', time: 'adaptive', binary: 'bytes' };
 
   it('writes precise decimals as Java BigInteger.toByteArray does, at the column scale', () => {
     const at = (text: string, scale: number) => encodeDecimal(text, scale, 'precise');

@@ -4,7 +4,7 @@ import type { ValueFormat } from '../../events/options';
 import { fromDebezium, type ColumnInfo } from '../../mapping';
 import { decodeMessage } from '../decode';
 
-const PRECISE: ValueFormat = { decimal: 'precise', time: 'adaptive' };
+const PRECISE: ValueFormat = { decimal: 'precise', time: 'adaptive', binary: 'bytes' };
 const numeric = (format: ValueFormat): ColumnInfo => ({
   name: 'price',
   type: 'numeric',
@@ -63,13 +63,13 @@ describe('sink: decimals in every encoding a topic may hold', () => {
       ],
     };
     const payload = { before: null, after: { id: 1, price: 'AeI6' }, source: source({ version: '3.6.1.Final', ts_us: 1000 }), op: 'c', ts_ms: 1 };
-    expect(priceOf({ schema, payload }, { decimal: 'string', time: 'adaptive' })).toBe('123.450');
+    expect(priceOf({ schema, payload }, { decimal: 'string', time: 'adaptive', binary: 'bytes' })).toBe('123.450');
   });
 
   it('reads variable-scale structs, doubles and string mode special values', () => {
     const event = (price: unknown) => ({ before: null, after: { id: 1, price }, source: source({ version: '3.6.1.Final', ts_us: 1000 }), op: 'c', ts_ms: 1 });
     expect(priceOf(event({ scale: 1, value: '5w==' }), PRECISE)).toBe('-2.5');
-    expect(priceOf(event(12.5), { decimal: 'double', time: 'adaptive' })).toBe(12.5);
-    expect(priceOf(event('NAN'), { decimal: 'string', time: 'adaptive' })).toBe('NaN');
+    expect(priceOf(event(12.5), { decimal: 'double', time: 'adaptive', binary: 'bytes' })).toBe(12.5);
+    expect(priceOf(event('NAN'), { decimal: 'string', time: 'adaptive', binary: 'bytes' })).toBe('NaN');
   });
 });

@@ -22,4 +22,9 @@ DELETE FROM everything WHERE id IN (2, 102);
 INSERT INTO everything (id, nv, d, ts) VALUES (103, -2.50, '-infinity', '-infinity');
 INSERT INTO scratch VALUES (1, 'gone soon');
 TRUNCATE scratch;
+-- Logical-decoding messages: Debezium's <prefix>.message events (op m), one outside a transaction, one inside.
+SELECT pg_logical_emit_message(false, 'app.audit', 'outside a transaction');
+BEGIN;
+SELECT pg_logical_emit_message(true, 'app.audit', 'inside ✓');
 INSERT INTO scratch VALUES (2, 'last');
+COMMIT;

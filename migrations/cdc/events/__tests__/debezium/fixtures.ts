@@ -9,7 +9,16 @@ export interface CapturedRecord {
 }
 
 /** The configurations in ./capture/configs, one fixture file each. */
-export const DEBEZIUM_CONFIGS = ['1-default', '2-string-txmeta-truncate', '3-double-connect-notombstones', '4-precise-schemas', '5-string-connect-schemas'];
+export const DEBEZIUM_CONFIGS = [
+  '1-default',
+  '2-string-txmeta-truncate',
+  '3-double-connect-notombstones',
+  '4-precise-schemas',
+  '5-string-connect-schemas',
+  '6-hex-microtime-txmeta-schemas',
+  '7-base64urlsafe-schemas',
+  '8-base64',
+];
 
 export function readFixture(config: string): CapturedRecord[] {
   return fs

@@ -35,7 +35,7 @@ for config in "$here"/configs/*.properties; do
     sleep 1
   done
   sleep 2
-  psql -q -d $db -f "$out/changes.sql"
+  psql -q -o /dev/null -d $db -f "$out/changes.sql"
   # The engine delivers asynchronously: wait until the last change (scratch row 2) is out.
   until grep -q '"id":2}' <(grep scratch "$out/$name.raw" || true); do sleep 1; done
   sleep 2
