@@ -59,8 +59,9 @@ export class LeaseSession {
       // Which worker holds a lock is read from pg_locks (the lock's pid) joined with this row. A pid the server reuses
       // later belongs to this row only: older rows that named it are cleared.
       await client.query(
+        // A worker back under the same id runs nothing yet: what its previous process published is void.
         `INSERT INTO cdc_workers (id, lease_pid, started_at, seen_at) VALUES ($1, $2, now(), now())
-         ON CONFLICT (id) DO UPDATE SET lease_pid = EXCLUDED.lease_pid, started_at = now(), seen_at = now()`,
+         ON CONFLICT (id) DO UPDATE SET lease_pid = EXCLUDED.lease_pid, started_at = now(), seen_at = now(), views = NULL`,
         [workerId, session.backendPid],
       );
       await client.query('UPDATE cdc_workers SET lease_pid = NULL WHERE lease_pid = $1 AND id <> $2', [session.backendPid, workerId]);
