@@ -23,8 +23,30 @@ export interface PipelineStatus {
   state: PipelineState;
   lagMs: number | null;
   lagBytes: number | null;
+  /** The id of the CDC worker that runs it now (it holds the pipeline's lease); null while none does (a takeover). */
+  worker?: string | null;
   /** The worker adds its source's and sink's own details; readers here need only the fields above. */
   [key: string]: unknown;
+}
+
+/** One CDC worker alive now (its lease session open in the toolkit's database): `GET /pipelines`' `workers`. */
+export interface CdcWorkerStatus {
+  /** `CDC_WORKER_ID`, or host name and process id. */
+  id: string;
+  /** `active` while it runs at least one pipeline; a `standby` takes over the pipelines of a worker that dies. */
+  role: 'active' | 'standby';
+  pipelines: string[];
+  startedAt: string;
+  /** Its last poll of the leases (every `CDC_LEASE_POLL_MS`). */
+  seenAt: string;
+}
+
+/** `GET /pipelines` of any CDC worker: every pipeline that should run, wherever it runs, and every live worker. */
+export interface PipelinesResponse {
+  items: PipelineStatus[];
+  /** The worker that answered. */
+  worker: string;
+  workers: CdcWorkerStatus[];
 }
 
 /** `POST /contexts/:context/sync`: read-your-writes at a flip. */

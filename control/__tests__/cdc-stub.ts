@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Direction, PipelineStatus, SyncResult } from '../contracts';
+import type { CdcWorkerStatus, Direction, PipelineStatus, SyncResult } from '../contracts';
 import { listen, type RunningServer } from '../../lib/http/server';
 
 export interface StubCall {
@@ -15,6 +15,8 @@ export interface CdcStub {
   url: string;
   calls: StubCall[];
   pipelines: PipelineStatus[];
+  /** What `GET /pipelines` says about the live workers (none by default). */
+  workers: CdcWorkerStatus[];
   /** How `POST /contexts/:context/sync` answers; caught up at once by default. */
   onSync: (context: string, direction: Direction, timeoutMs: number) => Promise<SyncResult>;
   close(): Promise<void>;
@@ -33,6 +35,7 @@ export async function startCdcStub(): Promise<CdcStub> {
     url: '',
     calls: [],
     pipelines: [],
+    workers: [],
     onSync: async () => ({ caughtUp: true, waitedMs: 1, lsn: '0/1' }),
     close: () => server.close(100),
   };
@@ -44,7 +47,7 @@ export async function startCdcStub(): Promise<CdcStub> {
     const path = req.url ?? '/';
     if (req.method === 'POST') stub.calls.push({ path, body });
     const m = /^\/contexts\/([^/]+)\/(extract|reverse|sync|reconcile)$/.exec(path);
-    let answer: unknown = { items: stub.pipelines };
+    let answer: unknown = { items: stub.pipelines, worker: stub.workers[0]?.id ?? 'stub', workers: stub.workers };
     if (m && m[2] === 'extract') start(m[1], 'forward');
     if (m && m[2] === 'reverse') start(m[1], 'reverse');
     if (m && m[2] === 'sync') answer = await stub.onSync(m[1], body.direction as Direction, Number(body.timeoutMs));

@@ -1,6 +1,6 @@
 import type { ContextStatus, StagePosition, SyncResult } from '../contracts';
 import { PgControlStore, StageBusyError } from '../history/control-store';
-import { GateRefusedError, StageError, StageService } from '../stages/stage-service';
+import { GateRefusedError, StageError, StageMovedError, StageService } from '../stages/stage-service';
 import { testPlan } from '../../facade/testing';
 import { HttpCdcClient } from '../stages/cdc-client';
 import { UnleashAdminClient } from '../flags/admin-client';
@@ -170,6 +170,23 @@ describe('stage service (real Unleash, real Postgres for the lock and the histor
     expect(await at('orders')).toEqual({ stage: 'shadow', percent: 0 });
     const entries = await storeA.list({ context: 'orders', limit: 10 });
     expect(entries.map((e) => [e.actor, e.to.stage])).toEqual([['cli', 'shadow']]);
+  });
+
+  it('compare-and-set: two replicas roll the same context back from the stage each saw; the second moves and records nothing', async () => {
+    await applyStage(admin, 'notifications', 'cutover');
+    cdc.onSync = async () => ({ caughtUp: true, waitedMs: 1, lsn: '0/4' });
+    const seen = { stage: 'cutover' as const, percent: 100 };
+    const first = await stages.move('notifications', { stage: 'canary', percent: 50 }, { actor: 'auto-rollback', reason: 'replica a', expect: seen });
+    expect(first).toMatchObject({ from: seen, to: { stage: 'canary', percent: 50 } });
+    // Replica b saw cutover too, and its target is now the current stage; one step further would be a second rollback.
+    for (const target of [{ stage: 'canary' as const, percent: 50 }, { stage: 'shadow' as const, percent: 0 }]) {
+      const second = service(storeB).move('notifications', target, { actor: 'auto-rollback', reason: 'replica b', expect: seen });
+      await expect(second).rejects.toBeInstanceOf(StageMovedError);
+      await expect(second).rejects.toThrow('notifications is at canary 50%, no longer at cutover: moved already; nothing to do');
+    }
+    expect(await at('notifications')).toEqual({ stage: 'canary', percent: 50 });
+    const entries = (await storeA.list({ context: 'notifications', limit: 10 })).filter((e) => e.actor === 'auto-rollback');
+    expect(entries.map((e) => [e.from.stage, e.to.stage, e.reason])).toEqual([['cutover', 'canary', 'replica a']]);
   });
 
   it('with the toolkit\'s database down, a rollback still goes ahead (with a warning) and a forward move is refused', async () => {

@@ -17,10 +17,20 @@ export const identifier = z
 const tableName = identifier;
 const columnName = z.string().transform((s) => (/^".+"$/.test(s) ? s.slice(1, -1) : s)).pipe(z.string().min(1).max(63));
 
-const endpoint = closed({
+const endpointShape = {
   url: z.string().url('must be an http(s) URL'),
   /** A database name on the stack's Postgres server, or a full postgres:// URL. */
   database: z.string().min(1),
+};
+const endpoint = closed(endpointShape);
+
+/**
+ * The monolith's forward topics are `<topicPrefix>.public.<table>`. Two migrations sharing one Kafka cluster (or
+ * two test runs sharing one broker) need different prefixes.
+ */
+const monolithEndpoint = closed({
+  ...endpointShape,
+  topicPrefix: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be letters, digits, _ or - (a Kafka topic name part)').default('monolith'),
 });
 
 const route = z.string().transform((s, ctx) => {
@@ -209,7 +219,7 @@ function ambiguousRoutes(contexts: Record<string, { routes?: unknown }>, ctx: z.
 
 export const planSchema = closed({
   version: z.literal(1),
-  monolith: endpoint,
+  monolith: monolithEndpoint,
   contexts: z.record(contextName, context).refine((c) => Object.keys(c).length > 0, 'a plan needs at least one context'),
   stickiness: stickiness.optional(),
   defaults: closed({

@@ -1,4 +1,4 @@
-import type { ConflictEntry, Direction, GuardStatus, PipelineStatus, ReconcileSummary, Stage, SyncResult } from '../contracts';
+import type { ConflictEntry, Direction, GuardStatus, PipelinesResponse, PipelineStatus, ReconcileSummary, Stage, SyncResult } from '../contracts';
 import { ToolkitError } from '../../lib/errors';
 
 export type { GuardStatus, PipelineStatus, SyncResult } from '../contracts';
@@ -74,7 +74,11 @@ export class HttpCdcClient implements CdcClient {
   }
 
   async pipelines(): Promise<PipelineStatus[]> {
-    return (await this.call<{ items: PipelineStatus[] }>('GET', '/pipelines')).items;
+    return (await this.cluster()).items;
+  }
+  /** The pipelines with the worker running each, and every live worker (active or standby). */
+  cluster(): Promise<PipelinesResponse> {
+    return this.call<PipelinesResponse>('GET', '/pipelines');
   }
   async extract(context: string, options: { force?: boolean } = {}): Promise<void> {
     // Returns when the initial load is done: allow for a large table (progress shows in `strangler status`).

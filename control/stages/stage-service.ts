@@ -14,6 +14,9 @@ export { stagesEntered } from '../gates/gate-check';
 /** A move refused before anything changed: unknown context, a move to where the context already is, a stale side. */
 export class StageError extends ToolkitError {}
 
+/** The context was no longer where the caller expected it (`MoveOptions.expect`): someone moved it first. */
+export class StageMovedError extends StageError {}
+
 /** A forward move whose gates did not all pass; carries every gate's numbers, of every stage the move passes. */
 export class GateRefusedError extends StageError {
   constructor(
@@ -58,6 +61,12 @@ export interface MoveOptions {
   actor: Actor;
   force?: boolean;
   reason?: string;
+  /**
+   * Compare-and-set: move only if the context is still at this position once the lock is held. Several facades
+   * may decide the same automatic rollback from their own view of the flags; the first one moves, and the others
+   * find the context moved already and change and record nothing.
+   */
+  expect?: StagePosition;
 }
 
 export interface StageServiceDeps {
@@ -114,6 +123,10 @@ export class StageService {
 
   async move(context: string, target: StagePosition, options: MoveOptions): Promise<MoveResult> {
     return this.locked(context, async (current, unlocked) => {
+      const expected = options.expect;
+      if (expected && (current.stage !== expected.stage || current.percent !== expected.percent)) {
+        throw new StageMovedError(`${context} is at ${label(current)}, no longer at ${label(expected)}: moved already; nothing to do`);
+      }
       if (current.stage === target.stage && current.percent === target.percent) throw new StageError(`${context} is already at ${label(target)}; nothing to do`);
       return this.perform(context, current, target, options, unlocked);
     });

@@ -6,6 +6,7 @@ import { startTestUsersService, type TestUsersService } from '../../extracted/us
 import { runCli, tempStackHome } from '../../test/harness/cli';
 import { eventually } from '../../test/harness/eventually';
 import { startTestUnleash, type TestUnleash } from '../../test/harness/unleash';
+import { startCdcStub } from '../../control/__tests__/cdc-stub';
 
 jest.setTimeout(120_000);
 
@@ -160,6 +161,32 @@ describe('strangler CLI against a running facade and Unleash', () => {
     expect(reset).toEqual({ code: 0, out: 'shadow diffs and counts of users reset: the diff rate starts over\n' });
     expect(JSON.parse((await cli('diffs', 'users', '--group', '--json')).out)).toMatchObject({ compared: 0, routes: [] });
     expect((await cli('stage', 'users', 'monolith')).code).toBe(0);
+  });
+
+  it('status names the CDC worker running each pipeline, and which workers stand by', async () => {
+    const cdc = await startCdcStub();
+    try {
+      const at = new Date().toISOString();
+      cdc.pipelines.push({ name: 'users-forward', context: 'users', direction: 'forward', state: 'streaming', lagMs: 12, lagBytes: 0, worker: 'worker-a' });
+      cdc.workers.push(
+        { id: 'worker-a', role: 'active', pipelines: ['users-forward'], startedAt: at, seenAt: at },
+        { id: 'worker-b', role: 'standby', pipelines: [], startedAt: at, seenAt: at },
+      );
+      const run = runCli(['status'], { ...env, STRANGLER_CDC_URL: cdc.url });
+      expect((await run.exited()).code).toBe(0);
+      expect(run.output()).toMatch(/^users .*streaming 12ms @worker-a/m);
+      expect(run.output()).toContain('CDC workers: worker-a (runs users-forward); worker-b (standby)');
+      const jsonRun = runCli(['status', '--json'], { ...env, STRANGLER_CDC_URL: cdc.url });
+      expect((await jsonRun.exited()).code).toBe(0);
+      const json = JSON.parse(jsonRun.output());
+      expect(json.workers.map((w: { id: string; role: string }) => [w.id, w.role])).toEqual([
+        ['worker-a', 'active'],
+        ['worker-b', 'standby'],
+      ]);
+      expect(json.contexts.find((c: { name: string }) => c.name === 'users').pipelines.forward.worker).toBe('worker-a');
+    } finally {
+      await cdc.close();
+    }
   });
 
   it('without a running stack, says how to start one', async () => {

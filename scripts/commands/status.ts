@@ -14,7 +14,8 @@ function writesCell(c: { shadow: { writes?: string; writesMirrored?: boolean } }
 /** `strangler status`: one line per context — where its traffic goes and whether it may move on. */
 export async function statusCommand(opts: { json?: boolean }): Promise<void> {
   const deps = cliDeps();
-  const [contexts, pipelines] = await Promise.all([deps.facadeStatus(), deps.pipelines()]);
+  const [contexts, cluster] = await Promise.all([deps.facadeStatus(), deps.cdc?.cluster().catch(() => undefined)]);
+  const pipelines = cluster?.items;
   const out = [];
   for (const c of contexts) {
     const next = nextPosition(deps.plan, c.name, c);
@@ -25,10 +26,11 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
     out.push({ ...c, pipelines: { forward: pipe('forward'), reverse: pipe('reverse') }, next: next ? { ...next, label: label(next), gates: shown } : null });
   }
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ contexts: out, cdc: pipelines ? 'ok' : 'unavailable' }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ contexts: out, cdc: pipelines ? 'ok' : 'unavailable', workers: cluster?.workers ?? null }, null, 2)}\n`);
     return;
   }
-  const pipeCell = (p: { state: string; lagMs: number | null } | null) => (p ? `${p.state}${p.lagMs !== null ? ` ${p.lagMs}ms` : ''}` : '-');
+  const pipeCell = (p: { state: string; lagMs: number | null; worker?: string | null } | null) =>
+    p ? `${p.state}${p.lagMs !== null ? ` ${p.lagMs}ms` : ''}${p.worker ? ` @${p.worker}` : p.state === 'stopped' ? ' (no worker)' : ''}` : '-';
   const rows = out.map((c) => [
     c.name,
     c.stage === 'canary' ? `canary ${c.percent}%` : c.stage,
@@ -41,6 +43,10 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
     c.next ? `${c.next.label}: ${c.next.gates.filter((g) => g.pass).length}/${c.next.gates.length} gates pass${c.next.stage === 'canary' ? ' (+ reconcile on advance)' : ''}` : '-',
   ]);
   process.stdout.write(formatTable(['context', 'stage', 'shadow compared / diff rate', 'writes mirrored', 'no sticky user', 'forward', 'reverse', 'breaker', 'next'], rows));
+  if (cluster?.workers?.length) {
+    const who = cluster.workers.map((w) => (w.role === 'active' ? `${w.id} (runs ${w.pipelines.join(', ')})` : `${w.id} (standby)`));
+    process.stdout.write(`\nCDC workers: ${who.join('; ')}\n`);
+  }
   for (const p of pipelines ?? []) {
     const snapshot = (p.source as { snapshot?: SnapshotProgressView | null } | null)?.snapshot;
     if (p.state === 'snapshotting' && snapshot) process.stdout.write(`\n${p.name} ${formatSnapshotProgress(snapshot)}\n`);

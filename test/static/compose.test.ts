@@ -18,6 +18,8 @@ type Env = Record<string, string>;
 
 interface ComposeService {
   image?: string;
+  deploy?: { replicas?: number };
+  expose?: (string | number)[];
   build?: string | { context?: string; dockerfile?: string };
   command?: string | string[];
   environment?: Record<string, unknown> | string[];
@@ -63,14 +65,17 @@ function entryOf(service: ComposeService): string | undefined {
 
 const nodeServices = names.filter((n) => entryOf(byName(n)) !== undefined);
 
-/** Host and container side of each published port. */
-function portMappings(service: ComposeService): { host: number; container: number }[] {
-  return (service.ports ?? []).map((p) => {
+const replicas = (service: ComposeService) => service.deploy?.replicas ?? 1;
+
+/** Host and container side of each published port; an exposed one has no host side. */
+function portMappings(service: ComposeService): { host: number | null; container: number }[] {
+  const exposed = (service.expose ?? []).map((p) => ({ host: null, container: Number(String(p).split('/')[0]) }));
+  return [...exposed, ...(service.ports ?? []).map((p) => {
     if (typeof p === 'object') return { host: Number(p.published ?? p.target), container: p.target };
     const parts = String(p).split('/')[0].split(':');
     const container = Number(parts[parts.length - 1]);
     return { host: parts.length > 1 ? Number(parts[parts.length - 2]) : container, container };
-  });
+  })];
 }
 
 function healthcheckText(service: ComposeService): string {
@@ -184,7 +189,44 @@ describe('docker-compose.yml', () => {
       const service = byName(c.name);
       const env = envOf(service);
       expect({ service: c.name, entry: entryOf(service), PORT: env.PORT }).toEqual({ service: c.name, entry: c.entry, PORT: String(c.port) });
-      expect(portMappings(service)).toContainEqual({ host: c.port, container: c.port });
+      // Replicas cannot share a host port: the load balancer publishes it, and they only listen on it.
+      const publisher = replicas(service) > 1 ? byName('lb') : service;
+      expect(portMappings(publisher)).toContainEqual({ host: c.port, container: c.port });
+      if (publisher !== service) expect(portMappings(service)).toContainEqual({ host: null, container: c.port });
+    }
+  });
+
+  it('runs two facades and two CDC workers behind nginx, which publishes their ports and retries only what is safe', () => {
+    const lb = byName('lb');
+    expect(lb.image).toMatch(/^nginx:\d+\.\d+\.\d+/);
+    expect(lb.volumes).toContain('./docker/nginx/nginx.conf:/etc/nginx/nginx.conf:ro');
+    const conf = read('docker/nginx/nginx.conf').replace(/#.*$/gm, '');
+    for (const name of ['facade', 'cdc']) {
+      const service = byName(name);
+      expect({ name, replicas: replicas(service) }).toEqual({ name, replicas: 2 });
+      const port = Number(envOf(service).PORT);
+      // The upstream names the service (compose's DNS: one address per replica, re-resolved) on its port.
+      const upstream = new RegExp(`upstream\\s+(\\w+)\\s*\\{[^}]*server\\s+${name}:${port}\\s+resolve`).exec(conf);
+      expect({ name, upstream: Boolean(upstream) }).toEqual({ name, upstream: true });
+      const server = new RegExp(`listen\\s+${port};[^}]*proxy_pass\\s+http://${upstream![1]};`).test(conf);
+      expect({ name, listensAndProxies: server }).toEqual({ name, listensAndProxies: true });
+      expect(lb.depends_on).toMatchObject({ [name]: { condition: 'service_healthy' } });
+      // Nothing a replica must own alone may be shared: no fixed worker id, no named volume for the flag backup.
+      expect(envOf(service).CDC_WORKER_ID ?? '').toBe('');
+      for (const v of service.volumes ?? []) expect({ name, volume: v }).toEqual({ name, volume: expect.stringMatching(/^\//) });
+    }
+    // Compose's own DNS, and nginx's rule: a request is sent to another replica only after a connection error or
+    // timeout, and nginx never resends a POST or PATCH on its own.
+    expect(conf).toMatch(/resolver\s+127\.0\.0\.11/);
+    expect(conf).toMatch(/proxy_next_upstream\s+error timeout;/);
+    expect(conf).not.toMatch(/non_idempotent/);
+    // Who calls the facades or the workers goes through the balancer, not to one replica by DNS.
+    expect(envOf(byName('facade')).STRANGLER_CDC_URL).toBe('http://lb:8083');
+    expect(envOf(byName('cdc')).CDC_ALLOWED_HOSTS.split(',')).toEqual(expect.arrayContaining(['cdc', 'lb']));
+    for (const name of names) {
+      for (const [key, value] of Object.entries(envOf(byName(name)))) {
+        expect({ name, key, direct: /^https?:\/\/(facade|cdc):/.test(value) }).toEqual({ name, key, direct: false });
+      }
     }
   });
 

@@ -38,7 +38,9 @@ const dashboard = JSON.parse(read('docker/grafana/dashboards/strangler.json')) a
 };
 const datasources = YAML.parse(read('docker/grafana/provisioning/datasources/prometheus.yaml')) as { datasources: { uid: string; type: string; url: string }[] };
 const providers = YAML.parse(read('docker/grafana/provisioning/dashboards/strangler.yaml')) as { providers: { options: { path: string } }[] };
-const prometheus = YAML.parse(read('docker/prometheus/prometheus.yml')) as { scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[] }[] }[] };
+const prometheus = YAML.parse(read('docker/prometheus/prometheus.yml')) as {
+  scrape_configs: { job_name: string; metrics_path: string; static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[]; type: string; port: number }[] }[];
+};
 const compose = YAML.parse(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, { volumes?: string[]; ports?: string[]; depends_on?: Record<string, unknown> }>;
 };
@@ -125,12 +127,19 @@ describe('Grafana dashboard and Prometheus wiring', () => {
     expect(grafana.depends_on).toHaveProperty('prometheus');
     expect(compose.services.prometheus.volumes).toContain('./docker/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
     const jobs = Object.fromEntries(prometheus.scrape_configs.map((j) => [j.job_name, j]));
-    expect(jobs.facade).toMatchObject({ metrics_path: '/_strangler/metrics', static_configs: [{ targets: ['facade:8080'] }] });
-    expect(jobs.cdc).toMatchObject({ metrics_path: '/metrics', static_configs: [{ targets: ['cdc:8083'] }] });
-    for (const target of prometheus.scrape_configs.flatMap((j) => j.static_configs.flatMap((c) => c.targets))) {
+    // The replicated ones by DNS, every replica a target: through the balancer each scrape would reach one at random.
+    expect(jobs.facade).toMatchObject({ metrics_path: '/_strangler/metrics', dns_sd_configs: [{ names: ['facade'], type: 'A', port: 8080 }] });
+    expect(jobs.cdc).toMatchObject({ metrics_path: '/metrics', dns_sd_configs: [{ names: ['cdc'], type: 'A', port: 8083 }] });
+    const targets = prometheus.scrape_configs.flatMap((j) => [
+      ...(j.static_configs ?? []).flatMap((c) => c.targets),
+      ...(j.dns_sd_configs ?? []).flatMap((c) => c.names.map((n) => `${n}:${c.port}`)),
+    ]);
+    for (const target of targets) {
       const [host, port] = target.split(':');
       expect({ target, service: host in compose.services }).toEqual({ target, service: true });
-      expect(compose.services[host].ports?.some((p) => String(p).endsWith(`:${port}`))).toBe(true);
+      const s = compose.services[host] as { ports?: unknown[]; expose?: unknown[] };
+      const listens = (s.ports ?? []).some((p) => String(p).endsWith(`:${port}`)) || (s.expose ?? []).some((p) => String(p) === port);
+      expect({ target, listens }).toEqual({ target, listens: true });
     }
   });
 });

@@ -5,7 +5,7 @@ import { effectiveAutoRollback, type Plan, type Stage } from '../../../control/p
 import { previousPosition } from '../../../control/stages/stepper';
 import type { RollbackRecord } from '../../../control/contracts';
 import { StageBusyError } from '../../../control/history/control-store';
-import { StageError, type StageService } from '../../../control/stages/stage-service';
+import { StageError, StageMovedError, type StageService } from '../../../control/stages/stage-service';
 import type { Flags } from '../flags/flag-source';
 import type { ServiceOutcomes } from '../upstreams/outcomes';
 
@@ -30,11 +30,20 @@ export function previousStage(plan: Plan, context: string, stage: Stage): { stag
  * timeout rate over the plan's sliding window passes the threshold (with enough requests to mean something), the
  * context goes back one stage through the stage service — like a manual rollback it waits (bounded, never
  * blocked) for the reverse pipeline, and is recorded in the history as `auto-rollback`.
+ *
+ * Once per incident, however many facades run: each replica counts only what it routed, so several may trip on the
+ * same failures. The move is a compare-and-set under the stage service's lock in the toolkit's database (from the
+ * stage this replica saw): the first replica moves and records it, the others find the context moved already and
+ * do nothing. And a replica forgets its window whenever it sees the stage change, whoever changed it: failures seen
+ * at cutover are no evidence against the canary the first replica rolled back to, so the others cannot step it
+ * back again on the same incident.
  */
 export class AutoRollback {
   private timer?: NodeJS.Timeout;
   private busy = false;
   readonly last = new Map<string, RollbackRecord>();
+  /** The stage each context was at in the last check: a change starts a new window. */
+  private readonly seen = new Map<string, { stage: Stage; percent: number }>();
 
   constructor(
     private readonly plan: Plan,
@@ -61,7 +70,11 @@ export class AutoRollback {
       for (const context of Object.keys(this.plan.contexts)) {
         const rule = effectiveAutoRollback(this.plan, context);
         if (!rule.enabled) continue;
-        const { stage } = this.flags.state(context);
+        const position = this.flags.state(context);
+        const { stage } = position;
+        const before = this.seen.get(context);
+        if (before && (before.stage !== stage || before.percent !== position.percent)) this.outcomes.reset(context);
+        this.seen.set(context, { stage, percent: position.percent });
         if (stage !== 'canary' && stage !== 'cutover') continue;
         const w = this.outcomes.window(context, rule.windowSeconds);
         if (w.requests < rule.minRequests || w.errorRate <= rule.maxErrorRate) continue;
@@ -69,10 +82,14 @@ export class AutoRollback {
         const reason = `service error rate ${(w.errorRate * 100).toFixed(1)}% (${w.failed}/${w.requests} requests in ${rule.windowSeconds}s) > ${(rule.maxErrorRate * 100).toFixed(1)}%`;
         let moved;
         try {
-          moved = await this.stages.move(context, to, { actor: 'auto-rollback', reason });
+          moved = await this.stages.move(context, to, { actor: 'auto-rollback', reason, expect: { stage, percent: position.percent } });
         } catch (err) {
-          // Busy: a manual move holds the context; the next check looks again. Already there: someone was faster.
-          if (err instanceof StageBusyError || err instanceof StageError) this.logger.info({ context, err: (err as Error).message }, 'automatic rollback not applied');
+          // Busy: another move (another replica's rollback, a manual move) holds the context; the next check looks
+          // again. Moved or already there: another replica or an operator was faster, and this incident is handled.
+          if (err instanceof StageMovedError) {
+            this.outcomes.reset(context);
+            this.logger.info({ context, err: err.message }, 'automatic rollback already made (by another facade or an operator)');
+          } else if (err instanceof StageBusyError || err instanceof StageError) this.logger.info({ context, err: (err as Error).message }, 'automatic rollback not applied');
           else this.logger.error({ context, err: (err as Error).message }, 'automatic rollback failed');
           continue;
         }

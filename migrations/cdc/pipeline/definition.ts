@@ -74,7 +74,7 @@ export function pipelinesFor(plan: Plan, context: string, serverUrl: string): { 
     };
   };
   return {
-    forward: { ...base('forward'), mapping: ctx.tables, topicPrefix: 'monolith', source: { ...monolith, tables: monolithTables }, target: service },
+    forward: { ...base('forward'), mapping: ctx.tables, topicPrefix: plan.monolith.topicPrefix, source: { ...monolith, tables: monolithTables }, target: service },
     reverse: { ...base('reverse'), mapping: written, topicPrefix: context, source: { ...service, tables: serviceTables }, target: monolith },
   };
 }

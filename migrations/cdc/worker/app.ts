@@ -65,10 +65,10 @@ export function createWorkerApp(
 ): Express {
   const router = Router();
   router.get('/pipelines', async (_req, res) => {
-    res.json({ items: await worker.pipelines() });
+    res.json(await worker.cluster());
   });
   router.get('/pipelines/:name', async (req, res) => {
-    res.json(await worker.view(String(req.params.name)).catch(toHttp));
+    res.json(await worker.describe(String(req.params.name)).catch(toHttp));
   });
   router.post('/contexts/:context/extract', async (req, res) => {
     const body = validate(extractBody, req.body ?? {});
@@ -105,7 +105,7 @@ export function createWorkerApp(
     await worker.resetGuard(String(req.params.context)).catch(toHttp);
     res.json({ context: String(req.params.context), violations: 0 });
   });
-  registerPipelineMetrics(metricsRegistry, () => worker.pipelines());
+  registerPipelineMetrics(metricsRegistry, () => worker.localViews());
   return createServiceApp({
     logger,
     routers: [router],

@@ -15,9 +15,12 @@ async function main(): Promise<void> {
   const config = loadCdcWorkerConfig();
   const plan = loadPlan(config.STRANGLER_PLAN);
   const registry = await PipelineRegistry.open(config.CDC_DATABASE_URL);
-  const worker = new CdcWorker(plan, withDatabase(config.CDC_DATABASE_URL, 'postgres'), config.KAFKA_BROKERS, registry, logger);
+  const worker = new CdcWorker(plan, withDatabase(config.CDC_DATABASE_URL, 'postgres'), config.KAFKA_BROKERS, registry, logger, {
+    id: config.CDC_WORKER_ID || undefined,
+    leasePollMs: config.CDC_LEASE_POLL_MS,
+  });
   const server = await listen(createWorkerApp(worker, registry, logger, { adminToken: config.STRANGLER_ADMIN_TOKEN, allowedHosts: config.CDC_ALLOWED_HOSTS }), config.PORT);
-  logger.info({ url: server.url }, 'CDC worker listening');
+  logger.info({ url: server.url, worker: worker.id }, 'CDC worker listening');
   await worker.resume();
   onShutdown(logger, [() => tracing.shutdown(), () => registry.close(), () => worker.stop(), () => server.close()]);
   exitWithParent(logger);

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { Stage } from '../../../control/contracts';
 import { createPool } from '../../../lib/db/pool';
 import { migrateOwnedSchema, type OwnedSchema } from '../../../lib/db/schema-migrations';
+import { readLeases, WORKERS_TABLE, type LeaseTable } from './leases';
 
 /** Step 1 says IF NOT EXISTS because databases made before the ledger already hold the table. */
 export const REGISTRY_SCHEMA: OwnedSchema = {
@@ -33,6 +34,7 @@ export const REGISTRY_SCHEMA: OwnedSchema = {
         )`,
       ],
     },
+    { version: 3, name: 'live workers and their lease sessions', statements: [WORKERS_TABLE] },
   ],
 };
 
@@ -41,12 +43,21 @@ export const REGISTRY_SCHEMA: OwnedSchema = {
  * themselves resume from their replication slot and stored offsets).
  */
 export class PipelineRegistry {
-  private constructor(private readonly pool: Pool) {}
+  private constructor(
+    private readonly pool: Pool,
+    /** The toolkit's database, where the workers' lease sessions hold their locks. */
+    readonly databaseUrl: string,
+  ) {}
 
   static async open(databaseUrl: string): Promise<PipelineRegistry> {
     const pool = createPool({ connectionString: databaseUrl, max: 2, application_name: 'strangler-cdc-worker' });
-    await migrateOwnedSchema(pool, REGISTRY_SCHEMA);
-    return new PipelineRegistry(pool);
+    try {
+      await migrateOwnedSchema(pool, REGISTRY_SCHEMA);
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+    return new PipelineRegistry(pool, databaseUrl);
   }
 
   async desiredRunning(): Promise<{ name: string; context: string; direction: 'forward' | 'reverse' }[]> {
@@ -73,6 +84,11 @@ export class PipelineRegistry {
        ON CONFLICT (context) DO UPDATE SET stage = EXCLUDED.stage, percent = EXCLUDED.percent, updated_at = now()`,
       [context, stage, percent],
     );
+  }
+
+  /** Which live worker holds each of these pipelines, and every live worker (see leases.ts). */
+  leases(pipelines: string[]): Promise<LeaseTable> {
+    return readLeases(this.pool, pipelines);
   }
 
   async ping(): Promise<void> {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { Client } from 'pg';
 import type { Logger } from '../../../lib/logger';
 import { createMessaging } from '../../../lib/messaging/kafka';
@@ -14,9 +15,10 @@ import { BulkLoadRefusedError } from '../snapshot/bulk-load';
 import { CdcSource, HEARTBEAT_PREFIX, type SourceState } from '../source';
 import { parseLsn } from '../pg/lsn';
 import type { PipelineRegistry } from './registry';
-import type { ConflictEntry, PipelineState, PipelineStatus, Side, Stage, SyncResult } from '../../../control/contracts';
+import { LeaseSession } from './leases';
+import type { CdcWorkerStatus, ConflictEntry, PipelineState, PipelineStatus, Side, Stage, SyncResult } from '../../../control/contracts';
 import { readConflicts } from '../sink/conflict-log';
-import { pollUntil } from '../../../lib/retry';
+import { pollUntil, sleep } from '../../../lib/retry';
 
 export class WorkerError extends Error {
   constructor(
@@ -52,9 +54,22 @@ interface Running {
 /** What `GET /pipelines` answers: the contract's fields plus the source's and sink's own details. */
 export interface PipelineView extends PipelineStatus {
   direction: Direction;
+  worker: string | null;
   source: Awaited<ReturnType<CdcSource['status']>> | null;
   sink: SinkStatus | null;
 }
+
+export interface WorkerOptions {
+  /** Names this worker in leases, the API and `strangler status` (default: host name and process id). */
+  id?: string;
+  /** How often a worker looks for pipelines nobody runs (a dead worker's) and publishes its own views. */
+  leasePollMs?: number;
+}
+
+export const defaultWorkerId = (): string => `${os.hostname()}-${process.pid}`;
+
+/** After a failed start, the pipeline is left to any worker (this one included) for this long. */
+const START_RETRY_MS = 2_000;
 
 /**
  * Runs a plan's CDC pipelines (source + sink each) in one process, in the style of a Kafka Connect worker: a REST
@@ -70,6 +85,15 @@ export class CdcWorker {
   private readonly stages = new Map<string, Side>();
   private readonly starting = new Map<string, Promise<void>>();
   private readonly messaging: Messaging;
+  readonly id: string;
+  private readonly leasePollMs: number;
+  private session: LeaseSession | undefined;
+  private opening: Promise<LeaseSession> | undefined;
+  /** Set while the pipelines of a lost lease session are being stopped: nothing starts meanwhile. */
+  private stoppingAll: Promise<void> | undefined;
+  private readonly retryAt = new Map<string, number>();
+  private readonly polling = new AbortController();
+  private loop: Promise<void> | undefined;
 
   constructor(
     private readonly plan: Plan,
@@ -77,8 +101,11 @@ export class CdcWorker {
     private readonly brokers: string,
     private readonly registry: PipelineRegistry,
     private readonly logger: Logger,
+    options: WorkerOptions = {},
   ) {
     this.messaging = createMessaging({ brokers, clientId: 'strangler-cdc-worker', logger });
+    this.id = options.id ?? defaultWorkerId();
+    this.leasePollMs = options.leasePollMs ?? 1_000;
   }
 
   definitions(context: string): { forward: PipelineDefinition; reverse: PipelineDefinition } {
@@ -90,15 +117,97 @@ export class CdcWorker {
     return pipelinesFor(this.plan, context, this.serverUrl);
   }
 
-  /** Resumes what was running before a restart. */
+  /**
+   * Runs every pipeline that should run and that no other worker runs, now and then every `leasePollMs`: on the
+   * first call that is what ran before a restart; later, the pipelines of a worker that died (its lease session
+   * ended with it). Each pipeline runs where its lease is held, so on exactly one worker.
+   */
   async resume(): Promise<void> {
-    for (const s of await this.registry.stages()) this.stages.set(s.context, writeOwner(s.stage, s.percent));
-    for (const p of await this.registry.desiredRunning()) {
-      if (!this.plan.contexts[p.context]) continue;
-      this.startPipeline(this.definitions(p.context)[p.direction]).catch((err: Error) =>
-        this.logger.error({ pipeline: p.name, err: err.message }, 'pipeline failed to resume'),
-      );
+    await this.poll();
+    this.loop ??= (async () => {
+      while (!this.polling.signal.aborted) {
+        await sleep(this.leasePollMs, this.polling.signal).catch(() => undefined);
+        if (!this.polling.signal.aborted) await this.poll();
+      }
+    })();
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      if (this.stoppingAll) return;
+      // Another worker may have been told a stage move: the sinks here settle stageOwnerWins conflicts by it.
+      for (const st of await this.registry.stages()) this.stages.set(st.context, writeOwner(st.stage, st.percent));
+      const session = await this.leases();
+      for (const p of await this.registry.desiredRunning()) {
+        if (!this.plan.contexts[p.context] || this.running.has(p.name) || this.starting.has(p.name)) continue;
+        if ((this.retryAt.get(p.name) ?? 0) > Date.now() || !(await session.tryAcquire(p.name))) continue;
+        const t = Date.now();
+        this.logger.info({ pipeline: p.name, worker: this.id }, 'lease taken: starting the pipeline');
+        this.startPipeline(this.definitions(p.context)[p.direction]).then(
+          () => this.logger.info({ pipeline: p.name, worker: this.id, ms: Date.now() - t }, 'pipeline taken over'),
+          async (err: Error) => {
+            this.logger.error({ pipeline: p.name, err: err.message }, 'pipeline failed to start: its lease is left to any worker');
+            this.retryAt.set(p.name, Date.now() + START_RETRY_MS);
+            await session.release(p.name);
+          },
+        );
+      }
+      await session.publish(await this.localViews());
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'lease poll failed');
     }
+  }
+
+  /** The lease session, opened (again) when needed. */
+  private leases(): Promise<LeaseSession> {
+    if (this.session?.alive) return Promise.resolve(this.session);
+    this.opening ??= LeaseSession.open(this.registry.databaseUrl, this.id, this.logger, () => this.onLeasesLost())
+      .then((s) => (this.session = s))
+      .finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  /** Another worker may take these pipelines from now on: this one must not run them a moment longer. */
+  private onLeasesLost(): void {
+    this.session = undefined;
+    this.stoppingAll ??= this.stopPipelines().finally(() => (this.stoppingAll = undefined));
+  }
+
+  /**
+   * Starts a pipeline here unless another worker runs it, in which case it waits until that one has it past its
+   * snapshot. Idempotent.
+   */
+  private async ensureRunning(definition: PipelineDefinition, options: { truncateTarget?: boolean } = {}): Promise<PipelineView> {
+    const { name, context, direction } = definition;
+    const deadline = Date.now() + 3_600_000;
+    while (Date.now() < deadline) {
+      await this.stoppingAll;
+      if (this.running.has(name) || this.starting.has(name)) {
+        await this.starting.get(name);
+        return this.view(name);
+      }
+      const session = await this.leases().catch((err: Error) => {
+        throw new WorkerError(`no lease session in the CDC worker's database: ${err.message}`, 503);
+      });
+      if (await session.tryAcquire(name)) {
+        const wasDesired = (await this.registry.desiredRunning()).some((p) => p.name === name);
+        await this.registry.setDesired(name, context, direction, 'running');
+        try {
+          await this.startPipeline(definition, options);
+        } catch (err) {
+          await session.release(name);
+          // A refusal (a target that holds rows) is not a pipeline that should run: no worker retries it.
+          if (err instanceof WorkerError && !wasDesired) await this.registry.setDesired(name, context, direction, 'stopped');
+          throw err;
+        }
+        return this.view(name);
+      }
+      await this.registry.setDesired(name, context, direction, 'running');
+      const remote = (await this.pipelines()).find((p) => p.name === name);
+      if (remote?.worker && remote.state !== 'snapshotting' && remote.state !== 'stopped') return remote;
+      await sleep(500);
+    }
+    throw new WorkerError(`pipeline ${name} did not start on any worker within an hour`, 504);
   }
 
   /**
@@ -114,18 +223,14 @@ export class CdcWorker {
     // Before the first mirrored request: from here on the service's own commits to its captured tables are refused
     // (also when a context rolled back to the monolith enters shadow again; canary opens them).
     await this.guard(context, true);
-    await this.registry.setDesired(forward.name, context, 'forward', 'running');
-    await this.startPipeline(forward, { truncateTarget: options.force === true });
-    return this.view(forward.name);
+    return this.ensureRunning(forward, { truncateTarget: options.force === true });
   }
 
   async startReverse(context: string): Promise<PipelineView> {
     const { reverse } = this.definitions(context);
     // The reverse pipeline runs from canary on: the service takes real writes now (reference tables stay guarded).
     await this.guard(context, false);
-    await this.registry.setDesired(reverse.name, context, 'reverse', 'running');
-    await this.startPipeline(reverse);
-    return this.view(reverse.name);
+    return this.ensureRunning(reverse);
   }
 
   /** The stage service tells every move (and the stage before a worker's first move): `stageOwnerWins` decides by it. */
@@ -212,8 +317,47 @@ export class CdcWorker {
     return start;
   }
 
-  async pipelines(): Promise<PipelineView[]> {
+  /** The pipelines this worker runs itself (its metrics: a pipeline counted by every worker would be counted twice). */
+  localViews(): Promise<PipelineView[]> {
     return Promise.all([...this.running.keys()].sort().map((name) => this.view(name)));
+  }
+
+  /**
+   * Every pipeline that should run, wherever it runs: this worker's own views live, another worker's as it last
+   * published them (at most `leasePollMs` old), and one no worker holds (between a worker's death and the takeover)
+   * as `stopped` with no worker.
+   */
+  async pipelines(): Promise<PipelineView[]> {
+    return (await this.cluster()).items;
+  }
+
+  /** The pipelines, and every live worker with its role: `GET /pipelines`. */
+  async cluster(): Promise<{ items: PipelineView[]; worker: string; workers: CdcWorkerStatus[] }> {
+    const local = await this.localViews();
+    const desired = (await this.registry.desiredRunning()).filter((p) => this.plan.contexts[p.context]);
+    const { holders, workers } = await this.registry.leases(desired.map((p) => p.name));
+    const remote = desired
+      .filter((p) => !this.running.has(p.name))
+      .map((p): PipelineView => {
+        const holder = holders.get(p.name) ?? null;
+        const published = workers.find((w) => w.id === holder)?.views.find((v) => (v as PipelineView).name === p.name) as PipelineView | undefined;
+        if (published) return { ...published, worker: holder };
+        return { name: p.name, context: p.context, direction: p.direction, state: 'stopped', lagMs: null, lagBytes: null, worker: holder, source: null, sink: null };
+      });
+    const items = [...local, ...remote].sort((a, b) => a.name.localeCompare(b.name));
+    const roles = workers.map((w): CdcWorkerStatus => {
+      const runs = items.filter((p) => p.worker === w.id).map((p) => p.name);
+      return { id: w.id, role: runs.length ? 'active' : 'standby', pipelines: runs, startedAt: w.startedAt, seenAt: w.seenAt };
+    });
+    return { items, worker: this.id, workers: roles };
+  }
+
+  /** One pipeline, wherever it runs (`GET /pipelines/:name`). */
+  async describe(name: string): Promise<PipelineView> {
+    if (this.running.has(name)) return this.view(name);
+    const found = (await this.pipelines()).find((p) => p.name === name);
+    if (!found) throw new WorkerError(`pipeline ${name} is not running`, 404);
+    return found;
   }
 
   async view(name: string): Promise<PipelineView> {
@@ -225,6 +369,7 @@ export class CdcWorker {
       name,
       context: r.definition.context,
       direction: r.definition.direction,
+      worker: this.id,
       state,
       // An idle pipeline is not lagging: lag is what the receiving side has not applied yet.
       lagMs: sink.lagMs === null ? (state === 'streaming' ? 0 : null) : sink.lagMs,
@@ -242,26 +387,35 @@ export class CdcWorker {
   async sync(context: string, direction: Direction, timeoutMs: number): Promise<SyncResult> {
     const definition = this.definitions(context)[direction];
     const r = this.running.get(definition.name);
-    if (!r) throw new WorkerError(`pipeline ${definition.name} is not running`);
+    if (!r && !(await this.registry.desiredRunning()).some((p) => p.name === definition.name)) {
+      throw new WorkerError(`pipeline ${definition.name} is not running`);
+    }
     const started = Date.now();
     const deadline = started + timeoutMs;
     const source = new Client({ connectionString: definition.source.databaseUrl, application_name: 'strangler-cdc-sync' });
     // A server-side disconnect must fail this sync, not crash the worker with an unhandled 'error' event.
     source.on('error', () => undefined);
     await source.connect();
+    const waitFor = (done: () => Promise<boolean>) => pollUntil(done, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 50 });
     let lsn: string;
+    let inKafka: boolean;
     try {
       const { rows } = await source.query<{ lsn: string }>('SELECT pg_logical_emit_message(false, $1, $2)::text AS lsn', [HEARTBEAT_PREFIX, 'sync']);
       lsn = rows[0].lsn;
+      const mark = parseLsn(lsn);
+      // Here: the source's own acknowledgement. Run by another worker (or being taken over): the slot's confirmed
+      // position, which only a source that has everything before it in Kafka moves.
+      const acked = async () =>
+        r
+          ? (await r.source.status()).lastAckedLsn
+          : ((await source.query<{ lsn: string | null }>('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [definition.slot])).rows[0]?.lsn ?? null);
+      inKafka = await waitFor(async () => {
+        const at = await acked();
+        return at !== null && parseLsn(at) >= mark;
+      });
     } finally {
       await source.end();
     }
-    const mark = parseLsn(lsn);
-    const waitFor = (done: () => Promise<boolean>) => pollUntil(done, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 50 });
-    const inKafka = await waitFor(async () => {
-      const acked = (await r.source.status()).lastAckedLsn;
-      return acked !== null && parseLsn(acked) >= mark;
-    });
     if (!inKafka) return { caughtUp: false, waitedMs: Date.now() - started, lsn };
     const topics = definition.source.tables.map((t) => topicFor(definition.topicPrefix, 'public', t));
     const ends = (await Promise.all(topics.map(async (topic) => (await this.messaging.admin.endOffsets(topic)).map((o) => ({ topic, ...o }))))).flat();
@@ -289,18 +443,19 @@ export class CdcWorker {
     // Let what each running pipeline has already taken land on the other side, so that rows merely in flight are not
     // reported. Under live traffic new writes land during the pass too: the keys that differ are compared again after
     // another catch-up, and only differences that outlive every round are reported.
+    const desired = new Set((await this.registry.desiredRunning()).map((p) => p.name));
+    const active = [forward, reverse].filter((d) => this.running.has(d.name) || desired.has(d.name));
     const settle = async () => {
-      for (const d of [forward, reverse]) {
-        if (this.running.has(d.name)) await this.sync(context, d.direction, 10_000).catch(() => undefined);
-      }
+      for (const d of active) await this.sync(context, d.direction, 10_000).catch(() => undefined);
     };
     await settle();
-    const recheck = this.running.has(forward.name) || this.running.has(reverse.name) ? { rounds: RECONCILE_RECHECK_ROUNDS, settle } : undefined;
+    const recheck = active.length ? { rounds: RECONCILE_RECHECK_ROUNDS, settle } : undefined;
     const result = await reconcile({ definition: forward, limit: options.limit, onProgress: options.onProgress, recheck });
     return { ...result, summary: summarize(result) };
   }
 
-  async stop(): Promise<void> {
+  /** Stops every pipeline this worker runs (their leases stay with the session). */
+  private async stopPipelines(): Promise<void> {
     await Promise.allSettled([...this.starting.values()]);
     await Promise.all(
       [...this.running.values()].map(async (r) => {
@@ -309,6 +464,15 @@ export class CdcWorker {
       }),
     );
     this.running.clear();
+  }
+
+  /** Stops the pipelines first, then ends the lease session: a standby takes them over as soon as they are stopped. */
+  async stop(): Promise<void> {
+    this.polling.abort();
+    await this.loop;
+    await this.stopPipelines();
+    await (await this.opening?.catch(() => undefined))?.close();
+    await this.session?.close();
     await this.messaging.disconnect();
   }
 }

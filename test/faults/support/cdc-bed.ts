@@ -23,7 +23,7 @@ export interface CdcBed {
   drop(): Promise<void>;
 }
 
-async function createMigrated(serverUrl: string, prefix: string, migrations: Migration[]): Promise<{ url: string; name: string }> {
+export async function createMigrated(serverUrl: string, prefix: string, migrations: Migration[]): Promise<{ url: string; name: string }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const url = await ensureDatabase(serverUrl, name);
   const sequelize = createSequelize(url);
@@ -40,7 +40,7 @@ async function createMigrated(serverUrl: string, prefix: string, migrations: Mig
  * ALWAYS`: the sink writes in replica mode, where ordinary triggers are off). Its rows commit or roll back with the
  * sink's transaction, so the table lists exactly what was applied, in order.
  */
-const AUDIT = `
+export const AUDIT = `
   CREATE TABLE fault_audit (seq bigserial PRIMARY KEY, op char(1) NOT NULL, id integer NOT NULL, full_name text NOT NULL);
   CREATE FUNCTION fault_audit() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN

@@ -97,7 +97,7 @@ export interface Converged {
  * that the sink consumed everything Kafka holds and that the audit saw no change applied twice and no row brought
  * back after its delete. Asserts all of it; returns the figures for the report.
  */
-export async function expectConverged(bed: CdcBed, timeoutMs = 90_000): Promise<Converged> {
+export async function expectConverged(bed: Pick<CdcBed, 'definition' | 'brokers'>, timeoutMs = 90_000): Promise<Converged> {
   const started = Date.now();
   let result!: ReconcileResult;
   await eventually(

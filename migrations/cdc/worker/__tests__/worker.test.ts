@@ -78,7 +78,10 @@ describeWithKafka('CDC worker: extraction, both directions, read-your-writes, re
     expect(await count(s, "SELECT count(*) AS n FROM users WHERE email = 'stale@example.com'")).toBe(0);
     expect((await s.query("SELECT full_name FROM users WHERE email = 'seed7@example.com'")).rows[0].full_name).toBe('Seed 7');
     const list = await get('/pipelines');
-    expect(list.body.items).toEqual([expect.objectContaining({ name: 'users-forward', state: 'streaming' })]);
+    expect(list.body.items).toEqual([expect.objectContaining({ name: 'users-forward', state: 'streaming', worker: worker.id })]);
+    // The only live worker, holding the pipeline's lease: active (a second one would be listed as standby).
+    expect(list.body.worker).toBe(worker.id);
+    expect(list.body.workers).toEqual([expect.objectContaining({ id: worker.id, role: 'active', pipelines: ['users-forward'] })]);
   });
 
   it('read-your-writes: a write in the monolith is applied in the service when sync returns', async () => {
