@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { Readable } from 'node:stream';
-import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
+import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { Upstream } from '../upstreams/upstream';
 import { setForwardedHeaders } from './headers';
 
@@ -39,24 +39,38 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 /** What a connection the upstream had already closed gives the request written on it. */
 const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE']);
 
+/** Per-request options of the engine (httpxy's `web`): prepared once per upstream. */
+interface EngineOptions {
+  target: { protocol: string; host: string; hostname: string; port: string; pathname: string };
+  agent: http.Agent;
+  proxyTimeout: number;
+  buffer?: Readable;
+}
+
+/** The part of httpxy's ProxyServer used here (http-proxy-middleware hands it to its plugins). */
+interface Engine {
+  web(req: http.IncomingMessage, res: http.ServerResponse, options: EngineOptions): Promise<void>;
+}
+
 /**
- * The proxying engine: one http-proxy-middleware 4 instance (on httpxy), created once. Its `router` picks the
- * upstream, agent (keep-alive, per upstream) and, when the facade already holds the body, the exact bytes to send;
- * without one the request streams through untouched. Its events are listened to once, here, not per request: each
+ * The proxying engine: http-proxy-middleware 4's, created once, with its httpxy proxy server taken from a plugin.
+ * Requests go to that server's `web` with options prepared once per upstream (target, keep-alive agent, timeout)
+ * and, when the facade already holds the body, the exact bytes to send; without one the request streams through
+ * untouched. The middleware's own per-request layer (a path filter that parses a URL, an options copy, an async
+ * router) decides nothing here that the facade has not already decided, and costs ≈ 10 % of the facade's
+ * throughput (BENCHMARKS.md), so it is not on the path. Events are listened to once, here, not per request: each
  * request carries its own callbacks under a symbol.
  */
 export class Forwarder {
-  private readonly middleware: RequestHandler;
+  private engine!: Engine;
+  private readonly prepared = new WeakMap<Upstream, EngineOptions>();
   private readonly endListeners: ((res: http.ServerResponse) => void)[] = [];
+  private readonly engineFailed = (err: unknown): void => void err;
 
   constructor(readonly timeoutMs: number) {
-    this.middleware = createProxyMiddleware({
-      router: (req, _res, options) => {
-        const call = (req as CalledRequest)[CALL]!;
-        options.agent = call.target.agent;
-        if (call.body) options.buffer = Readable.from([call.body]);
-        return call.target.url;
-      },
+    createProxyMiddleware({
+      // Never used as such: each request's upstream is in the options `web` is given.
+      target: 'http://127.0.0.1',
       proxyTimeout: timeoutMs,
       // x-forwarded-* are written by setForwardedHeaders: httpxy's own never appends to a trusted proxy's values.
       xfwd: false,
@@ -64,6 +78,7 @@ export class Forwarder {
       ejectPlugins: true,
       plugins: [
         (proxy) => {
+          this.engine = proxy as unknown as Engine;
           proxy.on('proxyReq', (proxyReq: http.ClientRequest, req: CalledRequest) => {
             const call = req[CALL];
             if (call) call.reused = proxyReq.reusedSocket;
@@ -100,8 +115,19 @@ export class Forwarder {
   }
 
   private send(req: http.IncomingMessage, res: http.ServerResponse): void {
-    // `next` is called only when the middleware did not proxy (an error before sending: already reported, or none).
-    void this.middleware(req, res, (err?: unknown) => this.failed(req, res, (err as NodeJS.ErrnoException) ?? new Error('the request was not proxied')));
+    const call = (req as CalledRequest)[CALL]!;
+    let options = this.prepared.get(call.target);
+    if (!options) {
+      const u = call.target.url;
+      // A bracketed IPv6 literal would be looked up as a name: the engine connects to the bare address.
+      const target = { protocol: u.protocol, host: u.host, hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (u.protocol === 'https:' ? '443' : '80'), pathname: u.pathname };
+      options = { target, agent: call.target.agent, proxyTimeout: this.timeoutMs };
+      this.prepared.set(call.target, options);
+    }
+    if (call.body) options = { ...options, buffer: Readable.from([call.body]) };
+    // Errors arrive through the engine's `error` event (it has a listener); the promise can still reject when the
+    // response itself fails, which the response's own close handling covers.
+    this.engine.web(req, res, options).catch(this.engineFailed);
   }
 
   private failed(req: CalledRequest, res: http.ServerResponse, err: NodeJS.ErrnoException): void {
