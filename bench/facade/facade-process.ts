@@ -26,6 +26,7 @@ export async function startFacadeProcess(options: {
   name?: string;
   /** Another checkout's compiled tree (BENCH_BASELINE_FACADE) instead of this one's: an A/B in one run. */
   root?: string;
+  env?: Record<string, string>;
 }): Promise<FacadeProcess> {
   const entry = options.root ? path.join(options.root, 'dist', 'facade', 'src', 'main.js') : ENTRY;
   if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` there`);
@@ -53,6 +54,7 @@ export async function startFacadeProcess(options: {
       ORDERS_URL: options.upstream,
       PAYMENTS_URL: options.upstream,
       NOTIFICATIONS_URL: options.upstream,
+      ...options.env,
     },
     options.nodeFlags,
   );

@@ -1,3 +1,5 @@
+import os from 'node:os';
+
 /**
  * The facade table's rows. Every row is loaded with the same GET (the path only picks the plan context, and so the
  * stage) against the same tiny upstream; anchors get the monolith-stage path too.
@@ -6,7 +8,7 @@ export interface RowSpec {
   name: string;
   what: string;
   /** Which server answers. */
-  target: 'upstream' | 'node-forward' | 'naive' | 'httpxy' | 'facade' | 'baseline' | 'nginx';
+  target: 'upstream' | 'node-forward' | 'naive' | 'httpxy' | 'facade' | 'facade-cores' | 'baseline' | 'nginx' | 'nginx-cores';
   path: string;
   /** The plan context whose counters describe this row (facade rows). */
   context?: string;
@@ -33,7 +35,12 @@ export const ROWS: RowSpec[] = [
   { name: 'facade/monolith/paced', what: `facade/monolith at ${PACED_RATE} req/s offered`, target: 'facade', path: '/api/payments/42', paced: true },
   { name: 'facade/shadow100/paced', what: `facade/shadow100 at ${PACED_RATE} req/s offered`, target: 'facade', path: '/api/users/42', context: 'users', paced: true },
   { name: 'nginx', what: 'Debian nginx reverse proxy, upstream keepalive, 1 worker', target: 'nginx', path: '/api/payments/42' },
+  { name: 'facade/monolith/cores', what: 'the facade as one process per core (FACADE_PROCESSES = cores, SO_REUSEPORT), monolith stage', target: 'facade-cores', path: '/api/payments/42' },
+  { name: 'nginx/cores', what: 'nginx with one worker per core (worker_processes = cores)', target: 'nginx-cores', path: '/api/payments/42' },
 ];
+
+/** Processes per core-wide row: one per core the machine offers. */
+export const CORES = os.availableParallelism();
 
 export const ROW_NAMES = ROWS.map((r) => r.name);
 

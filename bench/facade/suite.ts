@@ -11,7 +11,7 @@ import { delta, scrapeCounters, type FacadeCounters } from './metrics';
 import { startFacadeProcess, type FacadeProcess } from './facade-process';
 import { profileRun, type Profilable } from './profile-run';
 import type { ProfiledRun } from '../profile/render';
-import { BASELINE_ROWS, PACED_RATE, ROWS, type RowSpec } from './rows';
+import { BASELINE_ROWS, CORES, PACED_RATE, ROWS, type RowSpec } from './rows';
 import { startFacadeStack, type FacadeStack } from './stack';
 
 const SERVERS = path.resolve(__dirname, '..', 'servers');
@@ -41,6 +41,7 @@ async function runFacadeSuite(ctx: SuiteContext): Promise<SuiteResult> {
   const cleanup: (() => Promise<void>)[] = [];
   let facade: FacadeProcess | undefined;
   let baseline: FacadeProcess | undefined;
+  let cores: FacadeProcess | undefined;
   let stack: FacadeStack | undefined;
 
   try {
@@ -55,23 +56,24 @@ async function runFacadeSuite(ctx: SuiteContext): Promise<SuiteResult> {
       urls.set(target, s.url);
       pids.set(target, () => [s.pid]);
     }
-    if (needs.has('nginx')) {
+    for (const [target, row, workers] of [['nginx', 'nginx', 1], ['nginx-cores', 'nginx/cores', CORES]] as const) {
+      if (!needs.has(target)) continue;
       const binary = nginxBinary(log);
       if (!binary) {
-        unmeasured.set('nginx', unmeasuredRow('nginx', rowSpec('nginx').what, 'skipped', 'nginx is not installed and could not be installed with apt-get'));
-      } else {
-        try {
-          const port = await freePort();
-          const nginx = await startNginx(binary.path, port, new URL(upstream.url));
-          cleanup.push(nginx.stop);
-          urls.set('nginx', `http://127.0.0.1:${port}`);
-          pids.set('nginx', () => withChildren(nginx.pid));
-        } catch (err) {
-          unmeasured.set('nginx', unmeasuredRow('nginx', rowSpec('nginx').what, 'failed', `nginx ${binary.version} did not start: ${firstLine(err)}`));
-        }
+        unmeasured.set(row, unmeasuredRow(row, rowSpec(row).what, 'skipped', 'nginx is not installed and could not be installed with apt-get'));
+        continue;
+      }
+      try {
+        const port = await freePort();
+        const nginx = await startNginx(binary.path, port, new URL(upstream.url), workers);
+        cleanup.push(nginx.stop);
+        urls.set(target, `http://127.0.0.1:${port}`);
+        pids.set(target, () => withChildren(nginx.pid));
+      } catch (err) {
+        unmeasured.set(row, unmeasuredRow(row, rowSpec(row).what, 'failed', `nginx ${binary.version} did not start: ${firstLine(err)}`));
       }
     }
-    if (needs.has('facade') || needs.has('baseline')) {
+    if (needs.has('facade') || needs.has('baseline') || needs.has('facade-cores')) {
       stack = await startFacadeStack(log);
       cleanup.push(stack.stop);
     }
@@ -82,6 +84,14 @@ async function runFacadeSuite(ctx: SuiteContext): Promise<SuiteResult> {
       cleanup.push(() => f.stop());
       urls.set('facade', facade.url);
       pids.set('facade', () => [f.pid]);
+    }
+    if (needs.has('facade-cores') && stack) {
+      log(`starting the facade as ${CORES} processes…`);
+      const c = await startFacadeProcess({ stack, upstream: upstream.url, port: await freePort(), name: 'facade (per core)', env: { FACADE_PROCESSES: String(CORES) } });
+      cleanup.push(() => c.stop());
+      urls.set('facade-cores', c.url);
+      pids.set('facade-cores', () => withChildren(c.pid));
+      cores = c;
     }
     if (needs.has('baseline') && stack) {
       log(`starting the baseline facade from ${baselineRoot}…`);
@@ -117,7 +127,7 @@ async function runFacadeSuite(ctx: SuiteContext): Promise<SuiteResult> {
         const loadavg1 = ctx.sampleLoad();
         try {
           const procs = pids.get(row.target)!();
-          const counted = row.target === 'baseline' ? baseline : facade;
+          const counted = row.target === 'baseline' ? baseline : row.target === 'facade-cores' ? cores : facade;
           const countersBefore = row.context && counted ? await scrapeCounters(counted.url) : undefined;
           const cpuBefore = cpuMs(procs);
           const r = await ctx.load.run(spec(row, options.seconds));
@@ -238,6 +248,8 @@ function facadeRatios(rows: RowResult[]) {
     ratio(rows, { numerator: 'facade/shadow100/paced', denominator: 'facade/monolith/paced', metric: 'p99', target: { op: '<=', value: 1.15 } }),
     ratio(rows, { numerator: 'facade/monolith', denominator: 'naive', metric: 'rps' }),
     ratio(rows, { numerator: 'facade/monolith', denominator: 'nginx', metric: 'rps' }),
+    ratio(rows, { numerator: 'facade/monolith/cores', denominator: 'nginx/cores', metric: 'rps' }),
+    ratio(rows, { numerator: 'facade/monolith/cores', denominator: 'facade/monolith', metric: 'rps' }),
     ratio(rows, { numerator: 'facade/canary50', denominator: 'facade/monolith', metric: 'rps' }),
     ratio(rows, { numerator: 'facade/shadow100', denominator: 'facade/monolith', metric: 'rps' }),
     ratio(rows, { numerator: 'facade/monolith', denominator: 'node-forward', metric: 'cpuUsPerRequest' }),
