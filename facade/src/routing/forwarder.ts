@@ -57,9 +57,9 @@ interface Engine {
  * Requests go to that server's `web` with options prepared once per upstream (target, keep-alive agent, timeout)
  * and, when the facade already holds the body, the exact bytes to send; without one the request streams through
  * untouched. The middleware's own per-request layer (a path filter that parses a URL, an options copy, an async
- * router) decides nothing here that the facade has not already decided, and costs ≈ 10 % of the facade's
- * throughput (BENCHMARKS.md), so it is not on the path. Events are listened to once, here, not per request: each
- * request carries its own callbacks under a symbol.
+ * router and its promises) decides nothing here that the facade has not already decided, so it is not on the path
+ * (on this project's loaded bench machine the two were within noise of each other: BENCHMARKS.md). Events are
+ * listened to once, here, not per request: each request carries its own callbacks under a symbol.
  */
 export class Forwarder {
   private engine!: Engine;
