@@ -34,8 +34,12 @@ interface Call {
 const CALL = Symbol('strangler.forward');
 type CalledRequest = http.IncomingMessage & { [CALL]?: Call };
 
-/** Methods a request can be sent again with, when it never reached the upstream's application (RFC 9110 §9.2.2). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/**
+ * Methods a request is sent again with after a reset of a reused connection: reads only. PUT and DELETE are
+ * idempotent by HTTP's rules, but a reset can follow a request the upstream did act on, and the facade promises
+ * that a write is never sent twice.
+ */
+const RESENDABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** What a connection the upstream had already closed gives the request written on it. */
 const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE']);
 
@@ -135,7 +139,7 @@ export class Forwarder {
     if (!call || call.done) return;
     if (this.canResend(req, res, call, err)) {
       // The upstream closed an idle pooled connection just as this request was written to it: the request never
-      // reached its application, so one more try, on a fresh connection, is safe for an idempotent method.
+      // reached its application: one more try, on a fresh connection, for a read.
       call.retried = true;
       call.reused = false;
       this.send(req, res);
@@ -147,7 +151,7 @@ export class Forwarder {
 
   private canResend(req: http.IncomingMessage, res: http.ServerResponse, call: Call, err: NodeJS.ErrnoException): boolean {
     if (call.retried || !call.reused || res.headersSent || !STALE_CONNECTION.has(err.code ?? '')) return false;
-    if (!IDEMPOTENT.has(req.method ?? '')) return false;
+    if (!RESENDABLE.has(req.method ?? '')) return false;
     if (Date.now() - call.started >= this.timeoutMs) return false; // the proxy timeout, not a stale connection
     // A streamed body was consumed by the first try; only bytes the facade holds can be sent again.
     return call.body !== undefined || !hasBody(req);
