@@ -41,7 +41,7 @@ describe('bench summaries', () => {
       nodes: [
         { id: 1, callFrame: frame('(root)'), children: [2, 4] },
         { id: 2, callFrame: frame('handle', 'file:///app/facade/src/routing/router.ts'), children: [3] },
-        { id: 3, callFrame: frame('web', 'file:///app/node_modules/http-proxy/lib/index.js') },
+        { id: 3, callFrame: frame('web', 'file:///app/node_modules/httpxy/dist/index.mjs') },
         { id: 4, callFrame: frame('(idle)') },
       ],
       startTime: 0,
@@ -52,7 +52,7 @@ describe('bench summaries', () => {
     const s = summarizeProfile(profile);
     expect(s).toMatchObject({ totalMs: 0.4, idleMs: 0.1, busyMs: 0.3 });
     expect(s.topSelf.map((e) => [e.name, e.category, e.pct])).toEqual([
-      ['web', 'http-proxy', 66.7],
+      ['web', 'httpxy', 66.7],
       ['handle', 'facade', 33.3],
     ]);
     expect(s.topInclusive.find((e) => e.name === 'handle')!.pct).toBe(100);

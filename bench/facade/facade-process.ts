@@ -18,12 +18,22 @@ export interface FacadeProcess extends BenchProcess {
  * endpoint (spans are off unless one is configured) and no Unleash admin token, so an automatic rollback cannot
  * change a stage in the middle of a measurement; its per-request bookkeeping still runs.
  */
-export async function startFacadeProcess(options: { stack: FacadeStack; upstream: string; port: number; nodeFlags?: string[]; name?: string }): Promise<FacadeProcess> {
-  if (!fs.existsSync(ENTRY)) throw new Error(`${path.relative(PROJECT_ROOT, ENTRY)} is missing: run \`npm run build\``);
+export async function startFacadeProcess(options: {
+  stack: FacadeStack;
+  upstream: string;
+  port: number;
+  nodeFlags?: string[];
+  name?: string;
+  /** Another checkout's compiled tree (BENCH_BASELINE_FACADE) instead of this one's: an A/B in one run. */
+  root?: string;
+  env?: Record<string, string>;
+}): Promise<FacadeProcess> {
+  const entry = options.root ? path.join(options.root, 'dist', 'facade', 'src', 'main.js') : ENTRY;
+  if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` there`);
   const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strangler-bench-facade-'));
   const proc = startNodeProcess(
     options.name ?? 'facade',
-    ENTRY,
+    entry,
     {
       PORT: String(options.port),
       FACADE_DATABASE_URL: options.stack.facadeDatabaseUrl,
@@ -44,6 +54,7 @@ export async function startFacadeProcess(options: { stack: FacadeStack; upstream
       ORDERS_URL: options.upstream,
       PAYMENTS_URL: options.upstream,
       NOTIFICATIONS_URL: options.upstream,
+      ...options.env,
     },
     options.nodeFlags,
   );

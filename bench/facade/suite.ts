@@ -11,7 +11,7 @@ import { delta, scrapeCounters, type FacadeCounters } from './metrics';
 import { startFacadeProcess, type FacadeProcess } from './facade-process';
 import { profileRun, type Profilable } from './profile-run';
 import type { ProfiledRun } from '../profile/render';
-import { PACED_RATE, ROWS, ROW_NAMES, type RowSpec } from './rows';
+import { BASELINE_ROWS, CORES, PACED_RATE, ROWS, type RowSpec } from './rows';
 import { startFacadeStack, type FacadeStack } from './stack';
 
 const SERVERS = path.resolve(__dirname, '..', 'servers');
@@ -27,9 +27,12 @@ type Target = RowSpec['target'];
 
 async function runFacadeSuite(ctx: SuiteContext): Promise<SuiteResult> {
   const { options, log } = ctx;
-  const unknown = (options.rows ?? []).filter((r) => !ROW_NAMES.includes(r));
-  if (unknown.length) throw new Error(`unknown row(s) ${unknown.join(', ')}; the facade rows are: ${ROW_NAMES.join(', ')}`);
-  const selected = options.rows ? ROWS.filter((r) => options.rows!.includes(r.name)) : ROWS;
+  const baselineRoot = process.env.BENCH_BASELINE_FACADE || undefined;
+  const all = baselineRoot ? [...ROWS, ...BASELINE_ROWS] : ROWS;
+  const names = all.map((r) => r.name);
+  const unknown = (options.rows ?? []).filter((r) => !names.includes(r));
+  if (unknown.length) throw new Error(`unknown row(s) ${unknown.join(', ')}; the facade rows are: ${names.join(', ')}${baselineRoot ? '' : ` (baseline rows need BENCH_BASELINE_FACADE)`}`);
+  const selected = options.rows ? all.filter((r) => options.rows!.includes(r.name)) : all;
   const needs = new Set(selected.map((r) => r.target));
   const unmeasured = new Map<string, RowResult>();
   const urls = new Map<Target, string>();
@@ -37,6 +40,8 @@ async function runFacadeSuite(ctx: SuiteContext): Promise<SuiteResult> {
   const pids = new Map<Target, () => number[]>();
   const cleanup: (() => Promise<void>)[] = [];
   let facade: FacadeProcess | undefined;
+  let baseline: FacadeProcess | undefined;
+  let cores: FacadeProcess | undefined;
   let stack: FacadeStack | undefined;
 
   try {
@@ -44,38 +49,57 @@ async function runFacadeSuite(ctx: SuiteContext): Promise<SuiteResult> {
     cleanup.push(upstream.stop);
     urls.set('upstream', upstream.url);
     pids.set('upstream', () => [upstream.pid]);
-    for (const target of ['node-forward', 'naive', 'http-proxy'] as const) {
+    for (const target of ['node-forward', 'naive', 'httpxy'] as const) {
       if (!needs.has(target)) continue;
       const s = await startServer(target, { BENCH_UPSTREAM: upstream.url });
       cleanup.push(s.stop);
       urls.set(target, s.url);
       pids.set(target, () => [s.pid]);
     }
-    if (needs.has('nginx')) {
+    for (const [target, row, workers] of [['nginx', 'nginx', 1], ['nginx-cores', 'nginx/cores', CORES]] as const) {
+      if (!needs.has(target)) continue;
       const binary = nginxBinary(log);
       if (!binary) {
-        unmeasured.set('nginx', unmeasuredRow('nginx', rowSpec('nginx').what, 'skipped', 'nginx is not installed and could not be installed with apt-get'));
-      } else {
-        try {
-          const port = await freePort();
-          const nginx = await startNginx(binary.path, port, new URL(upstream.url));
-          cleanup.push(nginx.stop);
-          urls.set('nginx', `http://127.0.0.1:${port}`);
-          pids.set('nginx', () => withChildren(nginx.pid));
-        } catch (err) {
-          unmeasured.set('nginx', unmeasuredRow('nginx', rowSpec('nginx').what, 'failed', `nginx ${binary.version} did not start: ${firstLine(err)}`));
-        }
+        unmeasured.set(row, unmeasuredRow(row, rowSpec(row).what, 'skipped', 'nginx is not installed and could not be installed with apt-get'));
+        continue;
+      }
+      try {
+        const port = await freePort();
+        const nginx = await startNginx(binary.path, port, new URL(upstream.url), workers);
+        cleanup.push(nginx.stop);
+        urls.set(target, `http://127.0.0.1:${port}`);
+        pids.set(target, () => withChildren(nginx.pid));
+      } catch (err) {
+        unmeasured.set(row, unmeasuredRow(row, rowSpec(row).what, 'failed', `nginx ${binary.version} did not start: ${firstLine(err)}`));
       }
     }
-    if (needs.has('facade')) {
+    if (needs.has('facade') || needs.has('baseline') || needs.has('facade-cores')) {
       stack = await startFacadeStack(log);
       cleanup.push(stack.stop);
+    }
+    if (needs.has('facade') && stack) {
       log('starting the facade…');
       facade = await startFacadeProcess({ stack, upstream: upstream.url, port: await freePort() });
       const f = facade;
       cleanup.push(() => f.stop());
       urls.set('facade', facade.url);
       pids.set('facade', () => [f.pid]);
+    }
+    if (needs.has('facade-cores') && stack) {
+      log(`starting the facade as ${CORES} processes…`);
+      const c = await startFacadeProcess({ stack, upstream: upstream.url, port: await freePort(), name: 'facade (per core)', env: { FACADE_PROCESSES: String(CORES) } });
+      cleanup.push(() => c.stop());
+      urls.set('facade-cores', c.url);
+      pids.set('facade-cores', () => withChildren(c.pid));
+      cores = c;
+    }
+    if (needs.has('baseline') && stack) {
+      log(`starting the baseline facade from ${baselineRoot}…`);
+      const b = await startFacadeProcess({ stack, upstream: upstream.url, port: await freePort(), name: 'baseline facade', root: baselineRoot });
+      cleanup.push(() => b.stop());
+      urls.set('baseline', b.url);
+      pids.set('baseline', () => [b.pid]);
+      baseline = b;
     }
 
     const measured = selected.filter((r) => !unmeasured.has(r.name));
@@ -103,11 +127,12 @@ async function runFacadeSuite(ctx: SuiteContext): Promise<SuiteResult> {
         const loadavg1 = ctx.sampleLoad();
         try {
           const procs = pids.get(row.target)!();
-          const countersBefore = row.context && facade ? await scrapeCounters(facade.url) : undefined;
+          const counted = row.target === 'baseline' ? baseline : row.target === 'facade-cores' ? cores : facade;
+          const countersBefore = row.context && counted ? await scrapeCounters(counted.url) : undefined;
           const cpuBefore = cpuMs(procs);
           const r = await ctx.load.run(spec(row, options.seconds));
           const cpuAfter = cpuMs(procs);
-          if (countersBefore && facade) accumulate(observed, row, countersBefore, await scrapeCounters(facade.url));
+          if (countersBefore && counted) accumulate(observed, row, countersBefore, await scrapeCounters(counted.url));
           const cpuUsPerRequest = cpuBefore !== undefined && cpuAfter !== undefined && r.requests > 0 ? ((cpuAfter - cpuBefore) * 1000) / r.requests : null;
           rounds.get(row.name)!.push({ ...r, round, loadavg1, cpuUsPerRequest });
           log(`round ${round}/${options.rounds} ${row.name.padEnd(17)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.errors ? `  ${r.errors} errors` : ''}  (load ${loadavg1.toFixed(2)})`);
@@ -165,7 +190,7 @@ function rowSpec(name: string): RowSpec {
   return ROWS.find((r) => r.name === name)!;
 }
 
-async function startServer(name: 'upstream' | 'node-forward' | 'naive' | 'http-proxy', env: Record<string, string>, nodeFlags: string[] = []) {
+async function startServer(name: 'upstream' | 'node-forward' | 'naive' | 'httpxy', env: Record<string, string>, nodeFlags: string[] = []) {
   const port = await freePort();
   const proc = startNodeProcess(name, path.join(SERVERS, `${name}.ts`), { ...env, BENCH_PORT: String(port) }, nodeFlags);
   try {
@@ -198,14 +223,24 @@ function describeFacadeRow(row: RowSpec, served: Record<string, number>, shadow:
     const toMonolith = served.monolith ?? 0;
     return { details, note: `${pct(served[ctx] ?? 0, total)} served by the service; the monolith half shadowed: ${pct(compared, toMonolith)} compared, ${shadow.diff ?? 0} diffs` };
   }
-  if (row.name.startsWith('facade/shadow100')) {
+  if (row.name.includes('/shadow100')) {
     return { details, note: `${pct(compared, total)} of requests compared (${shadow.skipped ?? 0} skipped at the concurrency cap, ${shadow.diff ?? 0} diffs, ${shadow.error ?? 0} errors)` };
   }
   return { details };
 }
 
 function facadeRatios(rows: RowResult[]) {
+  const ab = rows.some((r) => r.name === 'baseline/monolith')
+    ? [
+        ratio(rows, { numerator: 'facade/monolith', denominator: 'baseline/monolith', metric: 'rps' }),
+        ratio(rows, { numerator: 'facade/monolith', denominator: 'baseline/monolith', metric: 'cpuUsPerRequest' }),
+        ratio(rows, { numerator: 'facade/shadow100', denominator: 'baseline/shadow100', metric: 'cpuUsPerRequest' }),
+        ratio(rows, { numerator: 'baseline/monolith', denominator: 'node-forward', metric: 'rps' }),
+        ratio(rows, { numerator: 'baseline/shadow100/paced', denominator: 'baseline/monolith/paced', metric: 'p99' }),
+      ]
+    : [];
   return [
+    ...ab,
     ratio(rows, { numerator: 'facade/monolith', denominator: 'node-forward', metric: 'rps', target: { op: '>=', value: 0.75 } }),
     ratio(rows, { numerator: 'facade/monolith', denominator: 'node-forward', metric: 'p99', target: { op: '<=', value: 1.5 } }),
     ratio(rows, { numerator: 'facade/shadow100', denominator: 'facade/monolith', metric: 'p99', target: { op: '<=', value: 1.15 } }),
@@ -213,11 +248,13 @@ function facadeRatios(rows: RowResult[]) {
     ratio(rows, { numerator: 'facade/shadow100/paced', denominator: 'facade/monolith/paced', metric: 'p99', target: { op: '<=', value: 1.15 } }),
     ratio(rows, { numerator: 'facade/monolith', denominator: 'naive', metric: 'rps' }),
     ratio(rows, { numerator: 'facade/monolith', denominator: 'nginx', metric: 'rps' }),
+    ratio(rows, { numerator: 'facade/monolith/cores', denominator: 'nginx/cores', metric: 'rps' }),
+    ratio(rows, { numerator: 'facade/monolith/cores', denominator: 'facade/monolith', metric: 'rps' }),
     ratio(rows, { numerator: 'facade/canary50', denominator: 'facade/monolith', metric: 'rps' }),
     ratio(rows, { numerator: 'facade/shadow100', denominator: 'facade/monolith', metric: 'rps' }),
     ratio(rows, { numerator: 'facade/monolith', denominator: 'node-forward', metric: 'cpuUsPerRequest' }),
-    ratio(rows, { numerator: 'facade/monolith', denominator: 'http-proxy', metric: 'cpuUsPerRequest' }),
-    ratio(rows, { numerator: 'http-proxy', denominator: 'node-forward', metric: 'rps' }),
+    ratio(rows, { numerator: 'facade/monolith', denominator: 'httpxy', metric: 'cpuUsPerRequest' }),
+    ratio(rows, { numerator: 'httpxy', denominator: 'node-forward', metric: 'rps' }),
     ratio(rows, { numerator: 'facade/shadow100', denominator: 'facade/monolith', metric: 'cpuUsPerRequest' }),
     ratio(rows, { numerator: 'node-forward', denominator: 'direct', metric: 'rps' }),
   ];

@@ -27,7 +27,7 @@ export function renderProfile(s: ProfileSummary & { unit?: string; inclusiveLabe
     `|---|---|---|${us ? '---:|' : ''}---:|`,
     ...s.topSelf.map((e) => `| ${e.name} | ${e.category} | ${e.where} |${col(e.ms)} ${e.pct} |`),
     '',
-    `| inclusive: ${s.inclusiveLabel ?? 'our code, http-proxy, metrics, flags'} | where |${us ? ` µs/${short(unit)} |` : ''} % |`,
+    `| inclusive: ${s.inclusiveLabel ?? 'our code, proxy engine, metrics, flags'} | where |${us ? ` µs/${short(unit)} |` : ''} % |`,
     `|---|---|${us ? '---:|' : ''}---:|`,
     ...s.topInclusive.map((e) => `| ${e.name} | ${e.where} |${col(e.ms)} ${e.pct} |`),
   ].join('\n');

@@ -29,7 +29,7 @@ export interface ProfileSummary {
   busyMs: number;
   byCategory: { category: string; ms: number; pct: number }[];
   topSelf: ProfileEntry[];
-  /** Inclusive time of this repository's own functions (facade/, lib/) and http-proxy's. */
+  /** Inclusive time of this repository's own functions (facade/, lib/) and the proxy engine's. */
   topInclusive: ProfileEntry[];
 }
 
@@ -75,7 +75,7 @@ export interface SummaryOptions {
   inclusive?: (category: string) => boolean;
 }
 
-const FACADE_INCLUSIVE = new Set(['facade', 'lib', 'http-proxy', 'http-proxy-middleware', 'prom-client', 'unleash-client']);
+const FACADE_INCLUSIVE = new Set(['facade', 'lib', 'httpxy', 'http-proxy-middleware', 'prom-client', 'unleash-client']);
 
 export function summarizeProfile(profile: CpuProfile, options: SummaryOptions = {}): ProfileSummary {
   const top = options.top ?? 15;

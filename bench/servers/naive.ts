@@ -3,7 +3,7 @@ import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { benchPort, exitWithBench, upstreamTarget } from './child';
 
-// What most people would write: Express 5 with http-proxy-middleware 3 mounted at the root, done right (one
+// What most people would write: Express 5 with http-proxy-middleware 4 mounted at the root, done right (one
 // middleware instance, a keep-alive agent, a timeout and an error handler).
 const app = express();
 app.disable('x-powered-by');

@@ -4,11 +4,12 @@ import path from 'node:path';
 import { startProcess, whenListening, type BenchProcess } from '../tools/processes';
 
 /**
- * nginx as a reverse proxy with upstream keep-alive: one worker, like the single Node process it is compared with,
- * no access log (no Node row logs per request either). Runs in the foreground from its own prefix folder.
+ * nginx as a reverse proxy with upstream keep-alive: one worker, like the single Node process it is compared with
+ * (or one per core, against the facade with one process per core), no access log (no Node row logs per request
+ * either). Runs in the foreground from its own prefix folder.
  */
-export function nginxConfig(dir: string, port: number, upstream: URL): string {
-  return `worker_processes 1;
+export function nginxConfig(dir: string, port: number, upstream: URL, workers = 1): string {
+  return `worker_processes ${workers};
 daemon off;
 pid ${dir}/nginx.pid;
 error_log stderr warn;
@@ -40,12 +41,12 @@ http {
 `;
 }
 
-export async function startNginx(binary: string, port: number, upstream: URL): Promise<BenchProcess & { dir: string }> {
+export async function startNginx(binary: string, port: number, upstream: URL, workers = 1): Promise<BenchProcess & { dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strangler-bench-nginx-'));
   // As root the worker runs as nobody; it only needs to traverse the folder.
   fs.chmodSync(dir, 0o755);
   const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConfig(dir, port, upstream));
+  fs.writeFileSync(conf, nginxConfig(dir, port, upstream, workers));
   const proc = startProcess('nginx', binary, ['-e', 'stderr', '-p', dir, '-c', conf]);
   await whenListening(proc, port);
   const stop = proc.stop;

@@ -41,6 +41,11 @@ const schema = z.object({
   /** The admin API's time series (`GET /_strangler/series`): one point per context this often, kept this long. */
   SERIES_RESOLUTION_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
   SERIES_RETENTION_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(6 * 3600),
+  /**
+   * Facade processes sharing the port (one per core is the point); each is a whole facade. What they share lives
+   * outside them (flags in Unleash, diffs and history in the database); see the README for what is per process.
+   */
+  FACADE_PROCESSES: z.coerce.number().int().min(1).max(256).default(1),
   BREAKER_RESET_MS: ms(5_000),
   BREAKER_ERROR_PERCENT: z.coerce.number().min(1).max(100).default(50),
   BREAKER_VOLUME: z.coerce.number().int().min(1).default(5),

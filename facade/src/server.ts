@@ -149,7 +149,7 @@ export async function startFacade(config: FacadeConfig, logger: Logger, plan: Pl
     }
     router.handle(req, res);
   };
-  const server = await listen(handler, config.PORT);
+  const server = await listen(handler, config.PORT, undefined, { reusePort: config.FACADE_PROCESSES > 1 });
   // Bounded header size and time: a slow or huge header must not hold a socket forever.
   server.server.headersTimeout = 20_000;
   server.server.requestTimeout = Math.max(30_000, config.UPSTREAM_TIMEOUT_MS * 2);

@@ -38,13 +38,18 @@ export async function listen(
   handler: http.RequestListener,
   port: number,
   host = process.env.HOST ?? '127.0.0.1',
+  /**
+   * Several processes listen on the same port and the kernel spreads connections over them (SO_REUSEPORT, Linux);
+   * `exclusive` keeps a cluster worker's socket its own instead of the primary's.
+   */
+  options: { reusePort?: boolean } = {},
 ): Promise<RunningServer> {
   const server = http.createServer(handler);
   server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, reusePort: options.reusePort, exclusive: options.reusePort }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -1,24 +1,35 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { registry } from '../../../lib/http/metrics';
 import { STAGES, type Stage } from '../../../control/plan';
+import { CounterTally, HistogramTally } from './tally';
 
 /**
- * The facade's Prometheus metrics, on the process registry (served at /_strangler/metrics). Label children are
- * cached by key so the hot path does a Map lookup, not prom-client's label hashing.
+ * The facade's Prometheus metrics, on the process registry (served at /_strangler/metrics). The two written on every
+ * request are tallied in plain numbers and handed to prom-client when read (metrics/tally.ts): a labelled child
+ * would validate and hash its labels on every call.
  */
-const requests = new Counter({
+const requestTally = new CounterTally();
+new Counter({
   name: 'strangler_facade_requests_total',
   help: 'Requests answered by the facade, by context, upstream and status.',
   labelNames: ['context', 'upstream', 'status'],
   registers: [registry],
+  collect() {
+    requestTally.flushInto(this);
+  },
 });
 
-const latency = new Histogram({
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const latencyTally = new HistogramTally(LATENCY_BUCKETS);
+new Histogram({
   name: 'strangler_facade_request_duration_seconds',
   help: 'Time from receiving a request to finishing its response, by context and upstream.',
   labelNames: ['context', 'upstream'],
-  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  buckets: LATENCY_BUCKETS,
   registers: [registry],
+  collect() {
+    latencyTally.flushInto(this);
+  },
 });
 
 const shadowOutcomes = new Counter({
@@ -56,24 +67,11 @@ const percentGauge = new Gauge({
   registers: [registry],
 });
 
-const counterChildren = new Map<string, { inc(): void }>();
-const histogramChildren = new Map<string, { observe(v: number): void }>();
-
+/** Per request: two Map lookups and a few additions; prom-client's series get the counts when they are read. */
 export function recordRequest(context: string, upstream: string, status: number, seconds: number): void {
-  const key = `${context}\u0000${upstream}\u0000${status}`;
-  let c = counterChildren.get(key);
-  if (!c) {
-    c = requests.labels(context, upstream, String(status));
-    counterChildren.set(key, c);
-  }
-  c.inc();
-  const hkey = `${context}\u0000${upstream}`;
-  let h = histogramChildren.get(hkey);
-  if (!h) {
-    h = latency.labels(context, upstream);
-    histogramChildren.set(hkey, h);
-  }
-  h.observe(seconds);
+  const series = `${context}\u0000${upstream}`;
+  requestTally.add(`${series}\u0000${status}`, () => ({ context, upstream, status: String(status) }));
+  latencyTally.add(series, () => ({ context, upstream }), seconds);
 }
 
 export function recordShadow(context: string, outcome: 'matched' | 'diff' | 'error' | 'skipped'): void {

@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 
 /**
  * Not behind a proxy the facade trusts, a client's `X-Forwarded-*` and `Forwarded` say whatever the client likes:
- * http-proxy would append to them and the upstream would read a client-chosen address, host or scheme. Dropping
- * them makes http-proxy write fresh ones from the connection itself.
+ * the facade would append to them and the upstream would read a client-chosen address, host or scheme. Dropping
+ * them makes `setForwardedHeaders` write fresh ones from the connection itself.
  */
 export function dropForwardedHeaders(req: IncomingMessage): void {
   // rawHeaders: no key list allocated per request (the hot path); most requests have none of these.
@@ -26,3 +26,26 @@ export function dropForwardedHeaders(req: IncomingMessage): void {
 export const MAX_REQUEST_HEADERS = 1000;
 
 export const tooManyHeaders = (req: IncomingMessage): boolean => req.rawHeaders.length > 2 * MAX_REQUEST_HEADERS;
+
+const FORWARDED = Symbol('strangler.forwarded');
+type MarkedRequest = IncomingMessage & { [FORWARDED]?: true };
+const HOST_PORT = /:(\d+)$/;
+
+/**
+ * `X-Forwarded-For`, `-Port` and `-Proto` get this hop appended (a trusted proxy's values are kept in front; a
+ * client's were dropped before), `X-Forwarded-Host` is kept or set from `Host`. Once per request, however many
+ * upstreams it is sent to (a fallback sends it twice).
+ */
+export function setForwardedHeaders(req: IncomingMessage): void {
+  if ((req as MarkedRequest)[FORWARDED]) return;
+  (req as MarkedRequest)[FORWARDED] = true;
+  const h = req.headers;
+  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+  const port = (h.host !== undefined && HOST_PORT.exec(h.host)?.[1]) || (encrypted ? '443' : '80');
+  h['x-forwarded-for'] = append(h['x-forwarded-for'], req.socket.remoteAddress ?? '');
+  h['x-forwarded-port'] = append(h['x-forwarded-port'], port);
+  h['x-forwarded-proto'] = append(h['x-forwarded-proto'], encrypted ? 'https' : 'http');
+  h['x-forwarded-host'] = h['x-forwarded-host'] || h.host || '';
+}
+
+const append = (prior: string | string[] | undefined, value: string): string => (prior ? `${String(prior)},${value}` : value);

@@ -29,7 +29,7 @@ type Timed = http.ServerResponse & { [TIMING]?: { context: string; started: numb
 
 /**
  * Records a request once its answer is complete: called by the forwarder when an upstream's response has ended
- * (http-proxy's own `end` event, so no listener is added per request) and by `fail` for the facade's own answers.
+ * (the proxy engine's own `end` event, so no listener is added per request) and by `fail` for the facade's own answers.
  */
 export function answered(res: http.ServerResponse): void {
   const timing = (res as Timed)[TIMING];
@@ -226,7 +226,7 @@ export class FacadeRouter {
       failed = reject;
     });
     monolithAnswer.catch(() => undefined);
-    // Snapshot what the service must see before http-proxy adds its x-forwarded-* headers.
+    // Snapshot what the service must see before the forwarder adds its x-forwarded-* headers.
     const headers = { ...req.headers };
     // Every way the monolith leg can end settles its answer, or the shadow slot it holds would never be given back.
     this.toMonolith(req, res, body, { onResponse: (proxyRes) => tapResponse(proxyRes).then(answered, failed), onError: failed });

@@ -2,9 +2,9 @@ import type http from 'node:http';
 
 /**
  * The request target, checked and rewritten so that the path the route table matches is byte for byte the path the
- * upstream acts on. The facade forwards through http-proxy, which re-parses the target with Node's legacy
- * `url.parse` (a `#…` fragment is dropped, `\` becomes `/`, repeated slashes are merged), and the upstream's router
- * then decodes what is left. Wherever two readers of the same bytes could disagree, the facade refuses instead of
+ * upstream acts on. Proxies and routers read a target differently (Node's legacy `url.parse`, which older proxy
+ * engines used, drops a `#…` fragment, turns `\` into `/` and merges repeated slashes; the upstream's router then
+ * decodes what is left). Wherever two readers of the same bytes could disagree, the facade refuses instead of
  * guessing; no browser, HTTP library or curl sends any of these.
  */
 export type TargetCheck = { ok: true; path: string } | { ok: false; message: string };

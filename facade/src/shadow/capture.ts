@@ -49,8 +49,11 @@ export function sendCopy(
   timeoutMs: number,
 ): Promise<Captured> {
   const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-  Object.assign(out, extraHeaders);
+  for (const k in headers) {
+    const v = headers[k];
+    if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  }
+  for (const k in extraHeaders) out[k] = extraHeaders[k];
   out.host = target.url.host;
   if (body.length > 0 || (method !== 'GET' && method !== 'HEAD')) out['content-length'] = body.length;
   return new Promise((resolve, reject) => {

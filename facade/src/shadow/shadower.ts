@@ -11,6 +11,7 @@ import { compileRules, type CompiledRules } from './rules';
 import { diffRow, errorRow } from './diff-rows';
 import type { DiffStore } from './diff-store';
 import { NoiseLearner } from './noise';
+import { ComparisonQueue } from './comparison-queue';
 import { sleep } from '../../../lib/retry';
 
 export interface ShadowContext {
@@ -58,6 +59,7 @@ export function shadowContext(name: string, service: Upstream, rules: ShadowRule
 export class Shadower {
   private inflight = 0;
   readonly noise = new NoiseLearner();
+  private readonly comparisons = new ComparisonQueue();
 
   constructor(
     private readonly monolith: Upstream,
@@ -92,12 +94,13 @@ export class Shadower {
     const sampleNoise = safe && Math.random() < context.noiseSampleRate;
     const second = sampleNoise ? toMonolith().catch(() => undefined) : Promise.resolve(undefined);
     const compare = (monolith: Captured, service: Captured) =>
-      compareResponses({ route: request.route, method: request.method, monolith, service, rules: context.rules, noise: this.noise.noiseFor(request.route) });
+      this.comparisons.run(() => compareResponses({ route: request.route, method: request.method, monolith, service, rules: context.rules, noise: this.noise.noiseFor(request.route) }));
     void Promise.allSettled([monolithAnswer, mirror, second])
       .then(async ([m, s, again]) => {
         if (m.status !== 'fulfilled') return;
         if (again.status === 'fulfilled' && again.value) {
-          this.noise.observe(request.route, m.value, again.value, { rules: context.rules, route: request.route, method: request.method });
+          const second = again.value;
+          await this.comparisons.run(() => this.noise.observe(request.route, m.value, second, { rules: context.rules, route: request.route, method: request.method }));
         }
         const where = { context: context.name, route: request.route, method: request.method, path: redactUrl(redactQuery(request.path, context.redact)), requestId: request.requestId };
         if (s.status !== 'fulfilled') {
@@ -106,14 +109,14 @@ export class Shadower {
           this.store.record(errorRow(where, m.value, (s.reason as Error)?.message ?? String(s.reason)));
           return;
         }
-        let result = compare(m.value, s.value);
+        let result = await compare(m.value, s.value);
         let transient = false;
         if (!result.match && safe) {
           // A read that differs may only have raced replication or a concurrent write. Ask both sides again once the
           // pipeline has had time to catch up: a difference that persists is real, one that vanishes was timing.
           await sleep(this.options.readDelayMs);
           const [m2, s2] = await Promise.all([toMonolith().catch(() => undefined), toService().catch(() => undefined)]);
-          if (m2 && s2 && compare(m2, s2).match) transient = true;
+          if (m2 && s2 && (await compare(m2, s2)).match) transient = true;
         }
         if (transient) result = { ...result, match: true };
         recordShadow(context.name, result.match ? 'matched' : 'diff');

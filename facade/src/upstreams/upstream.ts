@@ -6,17 +6,21 @@ export interface Upstream {
   name: string;
   url: URL;
   agent: http.Agent;
-  /** http-proxy's target, prepared once: a plain object is cheaper per request than a URL. */
-  target: { protocol: string; host: string; hostname: string; port: string; path: string };
 }
+
+/**
+ * How long an idle pooled connection is kept when the upstream does not say (`Keep-Alive: timeout=N`; a hint lowers
+ * it to N − 1 s). Below Node's default server `keepAliveTimeout` of 5 s, so the facade closes an idle connection
+ * before a Node upstream does, instead of writing a request onto one the upstream is closing.
+ */
+export const IDLE_CONNECTION_MS = 4000;
 
 export function upstream(name: string, url: string, maxSockets = 512): Upstream {
-  const u = new URL(url);
   return {
     name,
-    url: u,
-    agent: new http.Agent({ keepAlive: true, maxSockets, keepAliveMsecs: 1000 }),
-    target: { protocol: u.protocol, host: u.host, hostname: u.hostname, port: u.port || (u.protocol === 'https:' ? '443' : '80'), path: u.pathname === '/' ? '' : u.pathname },
+    url: new URL(url),
+    // `timeout` is the idle timeout of a pooled socket; Node's agent honours the upstream's Keep-Alive hint only
+    // when it is shorter than this, and keeps idle sockets forever without it.
+    agent: new http.Agent({ keepAlive: true, maxSockets, keepAliveMsecs: 1000, timeout: IDLE_CONNECTION_MS }),
   };
 }
-
