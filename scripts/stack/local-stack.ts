@@ -51,7 +51,7 @@ export class LocalStack {
   state?: StackState;
 
   constructor(
-    private readonly options: { fresh?: boolean; planFile?: string; log: (line: string) => void; onComponentEvent: (e: ComponentEvent) => void },
+    private readonly options: { fresh?: boolean; planFile?: string; workshop?: boolean; log: (line: string) => void; onComponentEvent: (e: ComponentEvent) => void },
   ) {}
 
   async start(): Promise<StackState> {
@@ -118,6 +118,7 @@ export class LocalStack {
         adminToken: secrets.adminToken,
         internalSecret: secrets.internalSecret,
         home: paths.home,
+        workshop: Boolean(this.options.workshop),
       };
       const components = planFile ? toolkitComponents(ports, { planFile }) : appComponents(ports);
       await this.createFlags(unleash.value.url, tokens.adminToken, Object.keys(plan.contexts));
@@ -153,6 +154,8 @@ export class LocalStack {
         plan: planFile ?? DEFAULT_PLAN_PATH,
         planEnv: planVariables(planFile ?? DEFAULT_PLAN_PATH),
         contexts: Object.keys(plan.contexts),
+        // `strangler workshop fault|bug` refuse to run unless the stack was started for a workshop.
+        workshop: Boolean(this.options.workshop),
       };
       writeStackState(this.state, paths.home);
       return this.state;
