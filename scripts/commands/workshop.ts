@@ -33,7 +33,7 @@ function probe(deps: CliDeps): Probe {
       return res.headers.get('x-strangler-upstream');
     },
     switches() {
-      switches ??= mode ? new Switches(deps.plan, deps.conn).all() : Promise.resolve({});
+      switches ??= mode ? new Switches(deps.conn, () => (status ??= deps.facadeStatus())).all() : Promise.resolve({});
       return switches;
     },
   };
@@ -124,7 +124,7 @@ export async function workshopFaultCommand(context: string, kind: string, opts: 
   if (ms !== undefined && (!Number.isInteger(ms) || ms < 1 || ms > 60_000)) throw new CliError(`--ms must be an integer 1–60000, got ${JSON.stringify(opts.ms)}`);
   if (ms !== undefined && kind !== 'slow') throw new CliError('--ms goes with slow only');
   const deps = cliDeps();
-  const s = await new Switches(deps.plan, deps.conn).fault(context, kind, ms);
+  const s = await new Switches(deps.conn, () => deps.facadeStatus()).fault(context, kind, ms);
   const what: Record<string, string> = {
     slow: 'answers every request late (the facade times out at 10 s)',
     down: 'drops every connection without an answer',
@@ -139,6 +139,6 @@ export async function workshopBugCommand(name: string, state: string): Promise<v
   requireWorkshopMode();
   if (state !== 'on' && state !== 'off') throw new CliError(`a bug is switched on or off, got ${JSON.stringify(state)}`);
   const deps = cliDeps();
-  const { context, switches } = await new Switches(deps.plan, deps.conn).bug(name, state === 'on');
+  const { context, switches } = await new Switches(deps.conn, () => deps.facadeStatus()).bug(name, state === 'on');
   process.stdout.write(`${context}: planted bug ${name} ${state} — now ${describeSwitches(switches)}\n`);
 }

@@ -250,11 +250,13 @@ export const EXERCISES: Exercise[] = [
     checks: [
       exactly('users', 'canary', 'roll users back twice (`npx strangler rollback users`): retired → cutover → canary 50 %'),
       {
-        label: 'the users reverse pipeline streams with lag under 5 s',
-        hint: 'wait for the reverse pipeline on the dashboard, or look at `npx strangler status`',
+        label: 'the users reverse pipeline streams with lag under 5 s, and has carried the service\'s writes to the monolith',
+        hint: 'write through the facade while users is at cutover (the load does), then wait for the reverse pipeline on the dashboard or in `npx strangler status`',
         run: async (p) => {
           const r = await p.pipeline('users-reverse');
-          return result(Boolean(r && r.state === 'streaming' && (r.lagMs ?? 0) <= 5000), r ? `users-reverse ${r.state}, lag ${r.lagMs ?? '?'} ms` : 'no users-reverse pipeline');
+          if (!r) return result(false, 'no users-reverse pipeline');
+          const applied = Number((r.sink as { applied?: number } | null)?.applied ?? 0);
+          return result(r.state === 'streaming' && (r.lagMs ?? 0) <= 5000 && applied > 0, `users-reverse ${r.state}, lag ${r.lagMs ?? '?'} ms, ${applied} change(s) applied to the monolith`);
         },
       },
       reconciled('users'),

@@ -1,4 +1,4 @@
-import type { Plan } from '../../control/plan';
+import type { ContextStatus } from '../../control/contracts';
 import { CliError } from '../cli/errors';
 import { requestJson, type StackConnection } from '../cli/stack-client';
 import { readStackState } from '../stack/home';
@@ -29,31 +29,37 @@ export function requireWorkshopMode(): void {
  * toolkit itself knows no bug by name, it asks the services which they have.
  */
 export class Switches {
+  private services?: Promise<Map<string, string>>;
+
   constructor(
-    private readonly plan: Plan,
     private readonly conn: StackConnection,
+    /** The facade's status: its service URLs are the ones traffic reaches (the CLI's copy of the plan may not know moved ports). */
+    private readonly status: () => Promise<ContextStatus[]>,
   ) {}
 
-  private url(context: string, path = ''): string {
-    const ctx = this.plan.contexts[context];
-    if (!ctx) throw new CliError(`unknown context ${JSON.stringify(context)}; the plan has: ${Object.keys(this.plan.contexts).join(', ')}`);
-    return `${ctx.service.url.replace(/\/$/, '')}/_workshop${path}`;
+  private async url(context: string, path = ''): Promise<string> {
+    this.services ??= this.status().then((all) => new Map(all.map((c) => [c.name, c.service.url])));
+    const services = await this.services;
+    const base = services.get(context);
+    if (!base) throw new CliError(`unknown context ${JSON.stringify(context)}; the facade knows: ${[...services.keys()].join(', ')}`);
+    return `${base.replace(/\/$/, '')}/_workshop${path}`;
   }
 
   /** Every context's switches; a service without them (or unreachable) is left out. */
   async all(): Promise<Record<string, ServiceSwitches>> {
+    const contexts = [...(await this.status()).map((c) => c.name)];
     const pairs = await Promise.all(
-      Object.keys(this.plan.contexts).map(async (context) => {
-        const s = await requestJson<ServiceSwitches>(this.url(context), { token: this.conn.adminToken, what: `${context} service`, timeoutMs: 3_000 }).catch(() => undefined);
+      contexts.map(async (context) => {
+        const s = await requestJson<ServiceSwitches>(await this.url(context), { token: this.conn.adminToken, what: `${context} service`, timeoutMs: 3_000 }).catch(() => undefined);
         return [context, s] as const;
       }),
     );
     return Object.fromEntries(pairs.filter((p): p is readonly [string, ServiceSwitches] => Boolean(p[1])));
   }
 
-  fault(context: string, kind: string, ms?: number): Promise<ServiceSwitches> {
+  async fault(context: string, kind: string, ms?: number): Promise<ServiceSwitches> {
     if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new CliError(`fault must be one of ${FAULT_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
-    return requestJson<ServiceSwitches>(this.url(context, '/fault'), { method: 'POST', token: this.conn.adminToken, body: { fault: kind, ...(ms !== undefined ? { ms } : {}) }, what: `${context} service` });
+    return requestJson<ServiceSwitches>(await this.url(context, '/fault'), { method: 'POST', token: this.conn.adminToken, body: { fault: kind, ...(ms !== undefined ? { ms } : {}) }, what: `${context} service` });
   }
 
   async bug(name: string, on: boolean): Promise<{ context: string; switches: ServiceSwitches }> {
@@ -64,7 +70,7 @@ export class Switches {
       throw new CliError(`no service has a planted bug ${JSON.stringify(name)}; known: ${known.join(', ') || 'none (are the services running in workshop mode?)'}`);
     }
     const [context] = owner;
-    const switches = await requestJson<ServiceSwitches>(this.url(context, `/bugs/${encodeURIComponent(name)}`), { method: 'POST', token: this.conn.adminToken, body: { on }, what: `${context} service` });
+    const switches = await requestJson<ServiceSwitches>(await this.url(context, `/bugs/${encodeURIComponent(name)}`), { method: 'POST', token: this.conn.adminToken, body: { on }, what: `${context} service` });
     return { context, switches };
   }
 }

@@ -1,0 +1,10 @@
+// `npm run test:docs`: the runnable blocks of README.md and MIGRATION.md (the workshop's exercises included), in
+// order, against one real stack (test/docs). Minutes, not seconds, so it is a step of its own in CI.
+const base = require('./jest.config.js');
+
+/** @type {import('jest').Config} */
+module.exports = {
+  ...base,
+  testMatch: ['<rootDir>/test/docs/**/*.docs.ts'],
+  testTimeout: 1_800_000,
+};
