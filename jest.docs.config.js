@@ -7,4 +7,7 @@ module.exports = {
   ...base,
   testMatch: ['<rootDir>/test/docs/**/*.docs.ts'],
   testTimeout: 1_800_000,
+  // The stack the test starts is all it needs: no shared Postgres and Kafka of the suite.
+  globalSetup: '<rootDir>/test/docs/global-setup.ts',
+  globalTeardown: undefined,
 };

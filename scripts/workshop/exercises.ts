@@ -209,7 +209,7 @@ export const EXERCISES: Exercise[] = [
     checks: [
       atLeast('users', 'shadow', '`npx strangler advance users` takes it to shadow'),
       bugOff('users-name-truncated'),
-      shadowClean('users', 100, 0.01, 'after the bug is off: `npx strangler diffs reset users`, then `npx strangler load --context users --duration 20` until 100 comparisons'),
+      shadowClean('users', 100, 0.01, 'after the bug is off: `npx strangler diffs reset users`, then at least 100 reads through the facade (MIGRATION.md, exercise 2, step 5); `npx strangler diffs users --group` names what still differs'),
     ],
   },
   {
@@ -218,7 +218,7 @@ export const EXERCISES: Exercise[] = [
     goal: 'see each stage\'s effect on traffic and data, writes included, while requests keep flowing',
     path: 'writes',
     checks: [
-      exactly('users', 'retired', 'advance users to canary 10 %, 50 %, cutover and retired, with `npx strangler load --context users --duration 20` between the moves'),
+      exactly('users', 'retired', 'advance users to canary 10 % and 50 %, send `npx strangler load --context users --duration 40 --rps 10`, then advance to cutover and retired'),
       servedBy('users', '/api/users/5', '5', 'at retired the service answers every request; wait 2 s after the move and check again'),
       reconciled('users'),
     ],

@@ -73,10 +73,12 @@ describe('the runnable blocks of README.md and MIGRATION.md', () => {
           if (!output.includes(text)) throw new Error(`${where}: the output lacks ${JSON.stringify(text)}:\n${block.script}\n--- output ---\n${output}`);
         }
       }
-      process.stderr.write(`machine time per section (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}):\n${timings.map(([s, ms]) => `  ${(ms / 1000).toFixed(0).padStart(5)} s  ${s}`).join('\n')}\n`);
     } finally {
+      process.stderr.write(`machine time per section (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}):\n${timings.map(([s, ms]) => `  ${(ms / 1000).toFixed(0).padStart(5)} s  ${s}`).join('\n')}\n`);
       stack.child.kill('SIGINT');
-      const stopped = await Promise.race([stack.exited(), new Promise((r) => setTimeout(r, 60_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([stack.exited(), new Promise((r) => (timer = setTimeout(r, 60_000)))]);
+      clearTimeout(timer);
       if (!stopped) stack.child.kill('SIGKILL');
       for (const f of WRITTEN) {
         const file = path.join(ROOT, f);
