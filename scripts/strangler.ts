@@ -139,7 +139,8 @@ export function buildProgram(): Command {
     .description('check exercise N on the running stack: one line per check, with a hint when it fails (exit 1)')
     .argument('<n>', 'the exercise number')
     .option('--json', 'machine-readable output')
-    .action((n: string, opts: { json?: boolean }) => import('./commands/workshop').then((m) => m.workshopCheckCommand(n, opts)));
+    // The parent's own --json takes the flag when it is given after the subcommand's arguments.
+    .action((n: string, opts: { json?: boolean }) => import('./commands/workshop').then((m) => m.workshopCheckCommand(n, { json: opts.json || (workshop.opts() as { json?: boolean }).json })));
   workshop
     .command('fault')
     .description('make a context\'s service slow, unreachable (down) or failing (errors), or mend it (ok); workshop mode only')
