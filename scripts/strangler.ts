@@ -21,7 +21,8 @@ export function buildProgram(): Command {
     .description('run the whole local stack in the foreground (Ctrl-C stops it); with a plan, only the toolkit in front of your monolith')
     .option('--fresh', 'wipe .strangler/ (databases, broker data) before starting')
     .option('--plan <file>', 'your migration plan (or STRANGLER_PLAN): start Unleash, Kafka, the CDC worker and the facade only, after checking the plan')
-    .action((opts: { fresh?: boolean; plan?: string }) => import('./commands/up').then((m) => m.up(opts)));
+    .option('--workshop', 'workshop mode (or STRANGLER_WORKSHOP=1): the services accept `strangler workshop fault|bug` switches at run time')
+    .action((opts: { fresh?: boolean; plan?: string; workshop?: boolean }) => import('./commands/up').then((m) => m.up(opts)));
 
   program
     .command('init')
@@ -135,6 +136,32 @@ export function buildProgram(): Command {
     .option('--header <header>', 'add "Name: value" to every request (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--token <token>', 'Authorization for every request: "Bearer <token>", or as given when it names a scheme')
     .action((opts: DemoFlags) => import('./commands/demo').then((m) => m.demoCommand(opts)));
+
+  const workshop = program
+    .command('workshop')
+    .description('the workshop\'s exercises (MIGRATION.md section 8): each one\'s goal and state; check one; faults and planted bugs at run time')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => import('./commands/workshop').then((m) => m.workshopListCommand(opts)));
+  workshop
+    .command('check')
+    .description('check exercise N on the running stack: one line per check, with a hint when it fails (exit 1)')
+    .argument('<n>', 'the exercise number')
+    .option('--json', 'machine-readable output')
+    // The parent's own --json takes the flag when it is given after the subcommand's arguments.
+    .action((n: string, opts: { json?: boolean }) => import('./commands/workshop').then((m) => m.workshopCheckCommand(n, { json: opts.json || (workshop.opts() as { json?: boolean }).json })));
+  workshop
+    .command('fault')
+    .description('make a context\'s service slow, unreachable (down) or failing (errors), or mend it (ok); workshop mode only')
+    .argument('<context>')
+    .argument('<fault>', 'slow | down | errors | ok')
+    .option('--ms <n>', 'with slow: how late each answer is, 1–60000 (default 12000, past the facade\'s timeout)')
+    .action((context: string, fault: string, opts: { ms?: string }) => import('./commands/workshop').then((m) => m.workshopFaultCommand(context, fault, opts)));
+  workshop
+    .command('bug')
+    .description('switch a planted behaviour difference in a service on or off; workshop mode only')
+    .argument('<name>', 'e.g. users-name-truncated, payments-amount-rounded')
+    .argument('<state>', 'on | off')
+    .action((name: string, state: string) => import('./commands/workshop').then((m) => m.workshopBugCommand(name, state)));
 
   return program;
 }

@@ -7,6 +7,7 @@ import { TEST_INTERNAL_SECRET } from '../../test/harness/internal';
 import { createUsersService, type UsersServiceApp } from './src/app';
 import { migrations } from './src/db/migrations';
 import type { OrdersClientOptions } from './src/users/orders.client';
+import type { Workshop } from '../../lib/http/workshop';
 
 export interface TestUsersService {
   service: UsersServiceApp;
@@ -17,12 +18,12 @@ export interface TestUsersService {
 }
 
 /** A real users service on a free port over a fresh database, as main.ts would run it. */
-export async function startTestUsersService(options: { orders?: Partial<OrdersClientOptions> } = {}): Promise<TestUsersService> {
+export async function startTestUsersService(options: { orders?: Partial<OrdersClientOptions>; workshop?: Workshop } = {}): Promise<TestUsersService> {
   const db = await createTestDatabase('users');
   const logger = createLogger('users', 'silent');
   const sequelize = createSequelize(db.url, logger);
   await migrate(sequelize, migrations, logger);
-  const service = createUsersService({ sequelize, logger, orders: options.orders, internalSecret: TEST_INTERNAL_SECRET });
+  const service = createUsersService({ sequelize, logger, orders: options.orders, internalSecret: TEST_INTERNAL_SECRET, workshop: options.workshop });
   const server = await listen(service.app, 0);
   return {
     service,

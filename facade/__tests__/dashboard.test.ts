@@ -9,6 +9,8 @@ import { startTestUsersService, type TestUsersService } from '../../extracted/us
 import { eventually } from '../../test/harness/eventually';
 import { startTestUnleash, type TestUnleash } from '../../test/harness/unleash';
 import { startTestFacade, testPlan, TEST_ADMIN_TOKEN, type TestFacade } from '../testing';
+import { workshopFromConfig } from '../../lib/http/workshop';
+import { USERS_BUGS } from '../../extracted/users/src/users/users.service';
 
 jest.setTimeout(120_000);
 
@@ -36,7 +38,9 @@ describe('dashboard in a real browser (chromium, real Unleash, monolith and user
   const stageOf = (name: string) => text(`[data-context="${name}"] [data-field="stage"]`);
 
   beforeAll(async () => {
-    [unleash, monolith, users] = await Promise.all([startTestUnleash(), startTestMonolith(), startTestUsersService()]);
+    // The users service runs in workshop mode, so a planted bug can be switched on and the card must say so.
+    const workshop = workshopFromConfig('users', { STRANGLER_WORKSHOP: '1', STRANGLER_ADMIN_TOKEN: TEST_ADMIN_TOKEN }, USERS_BUGS);
+    [unleash, monolith, users] = await Promise.all([startTestUnleash(), startTestMonolith(), startTestUsersService({ workshop })]);
     admin = new UnleashAdminClient({ url: unleash.url, adminToken: unleash.adminToken });
     // User 1 is the same on both sides; user 2 has a planted difference in its name.
     await monolith.sequelize.query("INSERT INTO users (email, name) VALUES ('same@example.com', 'Same'), ('ada@example.com', 'Ada Lovelace')");
@@ -140,6 +144,18 @@ describe('dashboard in a real browser (chromium, real Unleash, monolith and user
     expect(await cells(`${next} [data-gate="shadow.compared"]`)).toEqual(['shadow.compared', '✖ fail', '6 requests compared (min 100)']);
     expect(await cells(`${next} [data-gate="reconcile.clean"]`)).toEqual(['reconcile.clean', '◌ on Advance', 'checked when Advance is pressed (reconcile compares every row of both sides)']);
     await page.screenshot({ path: stageScreenshot('shadow'), fullPage: true });
+  });
+
+  it('shows a workshop switch on the service\'s card while it is on, and nothing once it is off', async () => {
+    const notices = '[data-context="users"] [data-field="notices"]';
+    const bug = (on: boolean) =>
+      request(users.server.url).post('/_workshop/bugs/users-name-truncated').set('authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ on }).expect(200);
+    expect(await text(notices)).toBe('');
+    await bug(true);
+    await eventually(async () => expect(await text(notices)).toBe('Service says: workshop bug on: users-name-truncated'), 10_000, 200);
+    expect(await text('[data-context="payments"] [data-field="notices"]')).toBe('');
+    await bug(false);
+    await eventually(async () => expect(await text(notices)).toBe(''), 10_000, 200);
   });
 
   it('shows the failing gates with their numbers when an advance is refused, and offers to force it', async () => {

@@ -4,6 +4,7 @@ import { errorBody } from './errors';
 import { requireInternalAuth } from './internal-auth';
 import { httpMetrics, metricsHandler } from './metrics';
 import { errorHandler, jsonBody, notFoundHandler, refuseOptions, requestContext } from './middleware';
+import type { Workshop } from './workshop';
 
 export interface ServiceAppOptions {
   logger: Logger;
@@ -17,6 +18,8 @@ export interface ServiceAppOptions {
   internalSecret?: string;
   /** Runs before every route, metrics included (e.g. `controlApi`: an API that needs a token). */
   guard?: express.RequestHandler;
+  /** Run-time faults and planted bugs (`./workshop.ts`); inert outside workshop mode. */
+  workshop?: Workshop;
 }
 
 /**
@@ -34,14 +37,23 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(requestContext(options.logger));
   app.use(refuseOptions);
   app.use(requireInternalAuth(options.internalSecret));
+  const workshop = options.workshop;
+  if (workshop) app.use(workshop.routes(), workshop.inject());
   for (const mw of options.before ?? []) app.use(mw);
   app.get('/health', async (req, res) => {
+    // Active workshop switches travel with the health answer: the facade's dashboard shows them.
+    const notices = workshop?.notices() ?? [];
+    const extra = notices.length ? { notices } : {};
+    if (workshop?.unhealthy()) {
+      res.status(503).json({ status: 'unavailable', ...extra, ...errorBody('workshop_fault', notices[0] ?? 'workshop fault') });
+      return;
+    }
     try {
       await options.health();
-      res.json({ status: 'ok' });
+      res.json({ status: 'ok', ...extra });
     } catch (err) {
       req.log.warn({ err }, 'health check failed');
-      res.status(503).json({ status: 'unavailable', ...errorBody('unhealthy', String((err as Error)?.message ?? err)) });
+      res.status(503).json({ status: 'unavailable', ...extra, ...errorBody('unhealthy', String((err as Error)?.message ?? err)) });
     }
   });
   app.use(jsonBody());

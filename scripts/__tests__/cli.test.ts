@@ -189,6 +189,32 @@ describe('strangler CLI against a running facade and Unleash', () => {
     }
   });
 
+  it('workshop check: one line per check with a hint, exit 1 until the exercise is done; --json for scripts', async () => {
+    const text = await cli('workshop', 'check', '1');
+    expect(text.code).toBe(1);
+    expect(text.out).toContain('✗ notifications is at cutover or later: notifications is at monolith\n    hint: advance it stage by stage');
+    expect(text.out).toContain('✗ GET /api/notifications?userId=1 (x-user-id: 1) through the facade is answered by the notifications service: x-strangler-upstream: monolith');
+    expect(text.out).toContain('exercise 1 not done yet');
+    const json = await cli('workshop', 'check', '1', '--json');
+    expect(json.code).toBe(1);
+    const body = JSON.parse(json.out);
+    expect(body).toMatchObject({ exercise: 1, title: 'Extract notifications', passed: false });
+    expect(body.checks[0]).toEqual({ label: 'notifications is at cutover or later', pass: false, detail: 'notifications is at monolith', hint: expect.stringContaining('npx strangler advance notifications') });
+    const unknown = await cli('workshop', 'check', '9');
+    expect(unknown.code).toBe(1);
+    expect(unknown.out.trim()).toBe('strangler: no exercise "9"; the workshop has 0, 1, 2, 3, 4, 5, 6');
+  });
+
+  it('workshop fault and bug are refused unless the stack runs in workshop mode, and change nothing', async () => {
+    for (const args of [['workshop', 'fault', 'users', 'down'], ['workshop', 'bug', 'users-name-truncated', 'on']]) {
+      const run = await cli(...args);
+      expect(run.code).toBe(1);
+      expect(run.out.trim()).toBe('strangler: the stack does not run in workshop mode: faults and planted bugs are refused (stop it and start it with `npx strangler up --workshop`)');
+    }
+    const res = await fetch(`${facade.url}/api/users/1`, { headers: { 'x-user-id': '1' } });
+    expect(res.status).toBe(200);
+  });
+
   it('without a running stack, says how to start one', async () => {
     const run = runCli(['status'], { STRANGLER_HOME: tempStackHome(), STRANGLER_FACADE_URL: '', STRANGLER_ADMIN_TOKEN: '', UNLEASH_URL: '', UNLEASH_ADMIN_TOKEN: '' });
     expect((await run.exited()).code).toBe(1);
@@ -198,7 +224,7 @@ describe('strangler CLI against a running facade and Unleash', () => {
   });
 
   it('--help works on every command', async () => {
-    for (const cmd of [[], ['up'], ['status'], ['stage'], ['advance'], ['rollback'], ['diffs'], ['diffs', 'reset'], ['history']]) {
+    for (const cmd of [[], ['up'], ['status'], ['stage'], ['advance'], ['rollback'], ['diffs'], ['diffs', 'reset'], ['history'], ['workshop'], ['workshop', 'check'], ['workshop', 'fault'], ['workshop', 'bug']]) {
       const { code, out } = await cli(...cmd, '--help');
       expect(code).toBe(0);
       expect(out).toMatch(/Usage: strangler/);

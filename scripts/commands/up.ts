@@ -6,6 +6,7 @@ import { formatTable } from '../cli/output';
 export interface UpOptions {
   fresh?: boolean;
   plan?: string;
+  workshop?: boolean;
 }
 
 /**
@@ -16,7 +17,8 @@ export interface UpOptions {
 export async function up(options: UpOptions): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const planFile = options.plan || process.env.STRANGLER_PLAN || undefined;
-  const stack = new LocalStack({ fresh: options.fresh, planFile, log, onComponentEvent: report });
+  const workshop = Boolean(options.workshop) || process.env.STRANGLER_WORKSHOP === '1';
+  const stack = new LocalStack({ fresh: options.fresh, planFile, workshop, log, onComponentEvent: report });
   let stopping: Promise<void> | undefined;
   const onSignal = () => {
     process.stdout.write('\n');
@@ -41,6 +43,7 @@ export async function up(options: UpOptions): Promise<void> {
   log(`admin token       ${state.adminToken}`);
   log(`Unleash UI        ${(state.unleash as { url: string }).url}   login admin / unleash4all`);
   log('');
+  if (workshop) log('workshop mode      on: `npx strangler workshop` lists the exercises; faults and planted bugs switch at run time');
   if (planFile) log(`plan              ${planFile} (flags made for: ${(state.contexts ?? []).join(', ')})`);
   log(`In another terminal: npx strangler status   |   npx strangler demo --context ${state.contexts?.[0] ?? '<context>'}`);
   log('Ctrl-C stops everything.');

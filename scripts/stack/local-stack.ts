@@ -51,7 +51,7 @@ export class LocalStack {
   state?: StackState;
 
   constructor(
-    private readonly options: { fresh?: boolean; planFile?: string; log: (line: string) => void; onComponentEvent: (e: ComponentEvent) => void },
+    private readonly options: { fresh?: boolean; planFile?: string; workshop?: boolean; log: (line: string) => void; onComponentEvent: (e: ComponentEvent) => void },
   ) {}
 
   async start(): Promise<StackState> {
@@ -118,6 +118,7 @@ export class LocalStack {
         adminToken: secrets.adminToken,
         internalSecret: secrets.internalSecret,
         home: paths.home,
+        workshop: Boolean(this.options.workshop),
       };
       const components = planFile ? toolkitComponents(ports, { planFile }) : appComponents(ports);
       await this.createFlags(unleash.value.url, tokens.adminToken, Object.keys(plan.contexts));
@@ -151,8 +152,10 @@ export class LocalStack {
         facadeDatabaseUrl: await pg.database('facade'),
         // The other commands read the same plan (unless STRANGLER_PLAN says otherwise).
         plan: planFile ?? DEFAULT_PLAN_PATH,
-        planEnv: planVariables(planFile ?? DEFAULT_PLAN_PATH),
+        planEnv: planVariables(planFile ?? DEFAULT_PLAN_PATH, { ...process.env, ...components.find((c) => c.name === 'facade')?.env?.(addresses) }),
         contexts: Object.keys(plan.contexts),
+        // `strangler workshop fault|bug` refuse to run unless the stack was started for a workshop.
+        workshop: Boolean(this.options.workshop),
       };
       writeStackState(this.state, paths.home);
       return this.state;
@@ -188,12 +191,13 @@ export class LocalStack {
 }
 
 /**
- * The values the plan's `${VAR}`s had when the stack started: the other commands (status, demo, load, in another
- * terminal) read the plan with them, so they reach the same monolith and databases as the facade and the worker.
+ * The values the plan's `${VAR}`s had when the stack started — the stack's environment and what it gave the facade
+ * (the shop's service URLs, moved with their ports): the other commands (status, demo, load, in another terminal) read
+ * the plan with them, so they reach the same monolith and databases as the facade and the worker.
  */
-function planVariables(file: string): Record<string, string> {
+function planVariables(file: string, env: Record<string, string | undefined>): Record<string, string> {
   const names = new Set([...fs.readFileSync(file, 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]));
-  return Object.fromEntries([...names].filter((n) => process.env[n]).map((n) => [n, process.env[n] as string]));
+  return Object.fromEntries([...names].filter((n) => env[n]).map((n) => [n, env[n] as string]));
 }
 
 function loadStackPlan(planFile: string | undefined): Plan {

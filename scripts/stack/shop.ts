@@ -18,7 +18,11 @@ export const SHOP_PORT_ENV: Record<keyof typeof SHOP_PORTS, string> = {
 type ShopPorts = { [K in keyof typeof SHOP_PORTS]: number } & { facade: number };
 
 /** Dry runs and orders → payments calls are signed with the stack's secret, which every service checks. */
-const internal = (s: StackAddresses) => ({ STRANGLER_INTERNAL_SECRET: s.internalSecret });
+const internal = (s: StackAddresses) => ({
+  STRANGLER_INTERNAL_SECRET: s.internalSecret,
+  // Workshop mode: faults and planted bugs switch at run time behind the admin token (lib/http/workshop).
+  ...(s.workshop ? { STRANGLER_WORKSHOP: '1', STRANGLER_ADMIN_TOKEN: s.adminToken } : {}),
+});
 
 export function shopComponents(ports: ShopPorts): AppComponent[] {
   return [

@@ -26,6 +26,8 @@ export interface StackAddresses {
   /** Signs the facade's dry runs and orders' calls to payments; every service verifies it (lib/http/internal-auth). */
   internalSecret: string;
   home: string;
+  /** `strangler up --workshop`: the sample services accept run-time faults and planted bugs. */
+  workshop: boolean;
 }
 
 /** The toolkit's own ports; `up --plan` needs only these. */

@@ -179,6 +179,7 @@ const fakeAddresses: StackAddresses = {
   unleashAdminToken: 'x',
   adminToken: 'x',
   home: '/x',
+  workshop: false,
 };
 const components: AppComponent[] = appComponents({ ...DEFAULT_PORTS });
 

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Sequelize } from 'sequelize';
 import { createServiceApp } from '../../../lib/http/app';
+import type { Workshop } from '../../../lib/http/workshop';
 import type { Logger } from '../../../lib/logger';
 import { notificationsController } from './notifications/notifications.controller';
 import { NotificationsService } from './notifications/notifications.service';
@@ -11,7 +12,7 @@ export interface NotificationsServiceApp {
   services: { notifications: NotificationsService };
 }
 
-export function createNotificationsService(deps: { sequelize: Sequelize; logger: Logger; internalSecret?: string }): NotificationsServiceApp {
+export function createNotificationsService(deps: { sequelize: Sequelize; logger: Logger; internalSecret?: string; workshop?: Workshop }): NotificationsServiceApp {
   const notifications = new NotificationsService(new NotificationsStore(deps.sequelize));
   const app = createServiceApp({
     logger: deps.logger,
@@ -21,6 +22,7 @@ export function createNotificationsService(deps: { sequelize: Sequelize; logger:
     },
     routers: [notificationsController(notifications)],
     internalSecret: deps.internalSecret,
+    workshop: deps.workshop,
   });
   return { app, services: { notifications } };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseConfig, port } from '../../../lib/config';
 import { internalSecret } from '../../../lib/http/internal-auth';
+import { workshopConfig } from '../../../lib/http/workshop';
 import { brokerList } from '../../../lib/messaging/config';
 
 export const DEFAULTS = {
@@ -19,6 +20,8 @@ const schema = z.object({
   DATABASE_URL: z.string().url('must be a postgres:// URL of the notifications database'),
   /** Shared with the facade: verifies dry runs and internal calls (see lib/http/internal-auth). */
   STRANGLER_INTERNAL_SECRET: internalSecret(),
+  /** `strangler up --workshop`: run-time faults and planted bugs behind the admin token (lib/http/workshop). */
+  ...workshopConfig,
   KAFKA_BROKERS: z.preprocess((v) => unsetIfEmpty(v) ?? DEFAULTS.kafkaBrokers, brokerList()),
   ORDERS_EVENTS_TOPIC: z.preprocess(unsetIfEmpty, z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name').default(DEFAULTS.eventsTopic)),
   ORDERS_EVENTS_PARTITIONS: z.preprocess(unsetIfEmpty, z.coerce.number().int().min(1).max(1000).default(DEFAULTS.topicPartitions)),

@@ -7,6 +7,7 @@ import { createLogger } from '../../../lib/logger';
 import { createMessaging } from '../../../lib/messaging/kafka';
 import { exitWithParent, onShutdown } from '../../../lib/process/shutdown';
 import { createNotificationsService } from './app';
+import { workshopFromConfig } from '../../../lib/http/workshop';
 import { loadConfig } from './config';
 import { migrations } from './db/migrations';
 import { startDispatcher } from './notifications/dispatcher';
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const sequelize = createSequelize(config.DATABASE_URL, logger);
   await migrate(sequelize, migrations, logger);
-  const service = createNotificationsService({ sequelize, logger, internalSecret: config.STRANGLER_INTERNAL_SECRET });
+  const service = createNotificationsService({ sequelize, logger, internalSecret: config.STRANGLER_INTERNAL_SECRET, workshop: workshopFromConfig('notifications', config) });
   const server = await listen(service.app, config.PORT);
   const messaging = createMessaging({ brokers: config.KAFKA_BROKERS, clientId: 'notifications', logger });
   const consumer = startOrderEventsConsumer({

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Sequelize } from 'sequelize';
 import { createServiceApp } from '../../../lib/http/app';
+import type { Workshop } from '../../../lib/http/workshop';
 import type { Logger } from '../../../lib/logger';
 import { DEFAULTS } from './config';
 import { ordersController } from './orders/orders.controller';
@@ -28,6 +29,8 @@ export interface OrdersServiceDeps {
   faults?: OrderFaults;
   /** Verifies dry runs reaching orders and signs its calls to payments' internal routes. */
   internalSecret?: string;
+  /** Run-time faults (workshop mode only). */
+  workshop?: Workshop;
 }
 
 export function createOrdersService(deps: OrdersServiceDeps): OrdersServiceApp {
@@ -68,6 +71,7 @@ export function createOrdersService(deps: OrdersServiceDeps): OrdersServiceApp {
     },
     routers: [ordersController(orders)],
     internalSecret: deps.internalSecret,
+    workshop: deps.workshop,
   });
   return { app, services: { orders }, payments, close: () => payments.shutdown() };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseConfig, port } from '../../../lib/config';
 import { internalSecret } from '../../../lib/http/internal-auth';
+import { workshopConfig } from '../../../lib/http/workshop';
 import { brokerList } from '../../../lib/messaging/config';
 
 export const DEFAULTS = {
@@ -33,6 +34,8 @@ const schema = z.object({
   DATABASE_URL: z.string().url('must be a postgres:// URL of the orders database'),
   /** Shared with the facade: verifies dry runs and internal calls (see lib/http/internal-auth). */
   STRANGLER_INTERNAL_SECRET: internalSecret(),
+  /** `strangler up --workshop`: run-time faults and planted bugs behind the admin token (lib/http/workshop). */
+  ...workshopConfig,
   USERS_URL: httpUrl('users service', DEFAULTS.usersUrl),
   USERS_TIMEOUT_MS: int(1, 60_000, DEFAULTS.usersTimeoutMs),
   USERS_RETRIES: int(0, 10, DEFAULTS.usersRetries),

@@ -7,6 +7,7 @@ import { createLogger } from '../../../lib/logger';
 import { createMessaging } from '../../../lib/messaging/kafka';
 import { exitWithParent, onShutdown } from '../../../lib/process/shutdown';
 import { createOrdersService } from './app';
+import { workshopFromConfig } from '../../../lib/http/workshop';
 import { loadConfig } from './config';
 import { migrations } from './db/migrations';
 import { startOutboxRelay } from './outbox/relay';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     },
     topic: config.ORDERS_EVENTS_TOPIC,
     internalSecret: config.STRANGLER_INTERNAL_SECRET,
+    workshop: workshopFromConfig('orders', config),
   });
   const server = await listen(service.app, config.PORT);
   // Kafka being down never stops orders from being taken: events wait in the outbox until the relay gets through.

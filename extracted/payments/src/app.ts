@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Sequelize } from 'sequelize';
 import { createServiceApp } from '../../../lib/http/app';
+import type { Workshop } from '../../../lib/http/workshop';
 import type { Logger } from '../../../lib/logger';
 import { paymentsController } from './payments/payments.controller';
 import { paymentsInternalController } from './payments/payments.internal.controller';
@@ -12,8 +13,8 @@ export interface PaymentsServiceApp {
   services: { payments: PaymentsService };
 }
 
-export function createPaymentsService(deps: { sequelize: Sequelize; logger: Logger; internalSecret?: string }): PaymentsServiceApp {
-  const payments = new PaymentsService(deps.sequelize, new PaymentsStore(deps.sequelize));
+export function createPaymentsService(deps: { sequelize: Sequelize; logger: Logger; internalSecret?: string; workshop?: Workshop }): PaymentsServiceApp {
+  const payments = new PaymentsService(deps.sequelize, new PaymentsStore(deps.sequelize), (bug) => deps.workshop?.bug(bug) ?? false);
   const app = createServiceApp({
     logger: deps.logger,
     health: async () => {
@@ -21,6 +22,7 @@ export function createPaymentsService(deps: { sequelize: Sequelize; logger: Logg
     },
     routers: [paymentsController(payments), paymentsInternalController(payments)],
     internalSecret: deps.internalSecret,
+    workshop: deps.workshop,
   });
   return { app, services: { payments } };
 }

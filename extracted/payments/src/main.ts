@@ -6,6 +6,8 @@ import { listen } from '../../../lib/http/server';
 import { createLogger } from '../../../lib/logger';
 import { exitWithParent, onShutdown } from '../../../lib/process/shutdown';
 import { createPaymentsService } from './app';
+import { workshopFromConfig } from '../../../lib/http/workshop';
+import { PAYMENTS_BUGS } from './payments/payments.service';
 import { loadConfig } from './config';
 import { migrations } from './db/migrations';
 
@@ -14,7 +16,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const sequelize = createSequelize(config.DATABASE_URL, logger);
   await migrate(sequelize, migrations, logger);
-  const service = createPaymentsService({ sequelize, logger, internalSecret: config.STRANGLER_INTERNAL_SECRET });
+  const service = createPaymentsService({ sequelize, logger, internalSecret: config.STRANGLER_INTERNAL_SECRET, workshop: workshopFromConfig('payments', config, PAYMENTS_BUGS) });
   const server = await listen(service.app, config.PORT);
   logger.info({ url: server.url }, 'payments service listening');
   onShutdown(logger, [() => tracing.shutdown(), () => sequelize.close(), () => server.close()]);

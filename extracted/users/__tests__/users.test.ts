@@ -3,6 +3,8 @@ import { signedDryRun } from '../../../test/harness/internal';
 import { freePort } from '../../../lib/net/ports';
 import { startTestUsersService, type TestUsersService } from '../testing';
 import { startStubOrders, type StubOrders } from './stub-orders';
+import { workshopFromConfig } from '../../../lib/http/workshop';
+import { USERS_BUGS } from '../src/users/users.service';
 
 function expectError(res: { status: number; body: unknown }, status: number, code: string) {
   expect({ status: res.status, code: (res.body as { error?: { code?: string } })?.error?.code }).toEqual({ status, code });
@@ -230,5 +232,32 @@ describe('users service: dry run (x-strangler-shadow: 1) answers for real and le
     const user = await newUser(s, 'delete-real@example.com');
     expect((await request(s.server.url).delete(`/api/users/${user.id}`)).status).toBe(204);
     expect(orders.requests[0].headers['x-strangler-shadow']).toBeUndefined();
+  });
+});
+
+describe('users service: the workshop\'s planted bug', () => {
+  const token = 'workshop-admin-token-0123456789';
+  const auth = { authorization: `Bearer ${token}` };
+  let s: TestUsersService;
+  let off: TestUsersService;
+  beforeAll(async () => {
+    s = await startTestUsersService({ orders: { url: 'http://127.0.0.1:9' }, workshop: workshopFromConfig('users', { STRANGLER_WORKSHOP: '1', STRANGLER_ADMIN_TOKEN: token }, USERS_BUGS) });
+    off = await startTestUsersService({ orders: { url: 'http://127.0.0.1:9' }, workshop: workshopFromConfig('users', { STRANGLER_WORKSHOP: '0', STRANGLER_ADMIN_TOKEN: token }, USERS_BUGS) });
+  });
+  afterAll(() => Promise.all([s.stop(), off.stop()]));
+
+  it('users-name-truncated cuts names in every answer while it is on, and the switch needs no restart', async () => {
+    const user = await newUser(s, 'planted@example.com', 'Margaret Lovelace');
+    await request(s.server.url).post('/_workshop/bugs/users-name-truncated').set(auth).send({ on: true }).expect(200);
+    expect((await request(s.server.url).get(`/api/users/${user.id}`)).body.name).toBe('Margaret Lov');
+    expect((await request(s.server.url).get('/api/users')).body.items.map((u: { name: string }) => u.name)).toContain('Margaret Lov');
+    await request(s.server.url).post('/_workshop/bugs/users-name-truncated').set(auth).send({ on: false }).expect(200);
+    expect((await request(s.server.url).get(`/api/users/${user.id}`)).body.name).toBe('Margaret Lovelace');
+  });
+
+  it('is refused outside workshop mode, and the service answers as it should', async () => {
+    const user = await newUser(off, 'unplanted@example.com', 'Margaret Lovelace');
+    expectError(await request(off.server.url).post('/_workshop/bugs/users-name-truncated').set(auth).send({ on: true }), 403, 'workshop_mode_off');
+    expect((await request(off.server.url).get(`/api/users/${user.id}`)).body.name).toBe('Margaret Lovelace');
   });
 });

@@ -6,6 +6,8 @@ import { listen } from '../../../lib/http/server';
 import { createLogger } from '../../../lib/logger';
 import { exitWithParent, onShutdown } from '../../../lib/process/shutdown';
 import { createUsersService } from './app';
+import { workshopFromConfig } from '../../../lib/http/workshop';
+import { USERS_BUGS } from './users/users.service';
 import { loadConfig } from './config';
 import { migrations } from './db/migrations';
 
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
     logger,
     orders: { url: config.ORDERS_URL, timeoutMs: config.ORDERS_TIMEOUT_MS },
     internalSecret: config.STRANGLER_INTERNAL_SECRET,
+    workshop: workshopFromConfig('users', config, USERS_BUGS),
   });
   const server = await listen(service.app, config.PORT);
   logger.info({ url: server.url, ordersUrl: config.ORDERS_URL }, 'users service listening');

@@ -4,12 +4,24 @@ export interface UpstreamHealth {
   status: 'ok' | 'down';
   ms?: number;
   error?: string;
+  /** What the upstream's `/health` body lists under `notices` (e.g. a workshop fault), shown on the dashboard. */
+  notices?: string[];
 }
 
 /**
  * Probes each upstream's `/health`, at most once per `maxAgeMs`, so a dashboard polling every second does not
  * turn into load on the services.
  */
+/** At most a few short strings: the body is the upstream's, not ours. */
+function noticesOf(body: string): string[] {
+  try {
+    const notices = (JSON.parse(body) as { notices?: unknown })?.notices;
+    return Array.isArray(notices) ? notices.filter((n): n is string => typeof n === 'string').slice(0, 10).map((n) => n.slice(0, 200)) : [];
+  } catch {
+    return [];
+  }
+}
+
 export class UpstreamHealthChecker {
   private cache?: { at: number; result: Promise<Record<string, UpstreamHealth>> };
 
@@ -30,8 +42,9 @@ export class UpstreamHealthChecker {
     const started = Date.now();
     try {
       const res = await fetch(new URL('/health', u.url), { signal: AbortSignal.timeout(this.timeoutMs) });
-      await res.arrayBuffer();
-      return res.ok ? { status: 'ok', ms: Date.now() - started } : { status: 'down', ms: Date.now() - started, error: `HTTP ${res.status}` };
+      const notices = noticesOf(await res.text());
+      const extra = notices.length ? { notices } : {};
+      return res.ok ? { status: 'ok', ms: Date.now() - started, ...extra } : { status: 'down', ms: Date.now() - started, error: `HTTP ${res.status}`, ...extra };
     } catch (err) {
       return { status: 'down', error: (err as Error).message };
     }

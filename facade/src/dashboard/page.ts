@@ -65,6 +65,7 @@ function card(c: ContextStatus): string {
   </header>
   <ol class="ladder" data-field="ladder">${ladder}</ol>
   <div class="findings" data-field="findings" role="alert">${c.findings.map((f) => `<p class="finding critical"><strong>Critical:</strong> ${escapeHtml(f.message)}</p>`).join('')}</div>
+  <div class="notices" data-field="notices" role="status"></div>
   <p class="routes">${c.routes.map((r) => `<code>${escapeHtml(r)}</code>`).join(' ')}</p>
   <dl class="facts">
     <dt>Traffic</dt>

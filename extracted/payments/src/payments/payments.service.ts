@@ -22,6 +22,9 @@ export interface CaptureResult {
 
 const toDto = (p: Payment): PaymentDto => ({ id: p.id, orderId: p.orderId, amountCents: p.amountCents, status: p.status, createdAt: p.createdAt, updatedAt: p.updatedAt });
 
+/** The workshop's planted bugs of this service (`strangler workshop bug <name> on|off`; off outside a workshop). */
+export const PAYMENTS_BUGS = [{ name: 'payments-amount-rounded', description: 'public reads round amountCents to whole currency units' }];
+
 /**
  * What a key is bound to: the request after validation. The limit stays in the hash (it once was a field, with this
  * default), so keys stored before keep matching their retries.
@@ -33,7 +36,14 @@ export class PaymentsService {
   constructor(
     private readonly sequelize: Sequelize,
     private readonly store: PaymentsStore,
+    private readonly planted: (bug: string) => boolean = () => false,
   ) {}
+
+  /** What the public routes answer (the internal capture and refund routes are never affected). */
+  private publicDto(p: Payment): PaymentDto {
+    const dto = toDto(p);
+    return this.planted('payments-amount-rounded') ? { ...dto, amountCents: Math.round(dto.amountCents / 100) * 100 } : dto;
+  }
 
   /** The simulated provider captures up to DECLINE_ABOVE_CENTS and declines above it. At most one payment per key and per order. */
   capture(key: string, input: CaptureInput, dryRun: boolean): Promise<CaptureResult> {
@@ -81,10 +91,10 @@ export class PaymentsService {
   async get(id: number): Promise<PaymentDto> {
     const payment = await this.store.findById(id);
     if (!payment) throw notFound('payment');
-    return toDto(payment);
+    return this.publicDto(payment);
   }
 
   async listForOrder(orderId: number): Promise<{ items: PaymentDto[] }> {
-    return { items: (await this.store.listForOrder(orderId)).map(toDto) };
+    return { items: (await this.store.listForOrder(orderId)).map((p) => this.publicDto(p)) };
   }
 }

@@ -22,6 +22,9 @@ export interface WriteContext {
 
 const toDto = (u: User): UserDto => ({ id: u.id, email: u.email, name: u.fullName, createdAt: u.createdAt, updatedAt: u.updatedAt });
 
+/** The workshop's planted bugs of this service (`strangler workshop bug <name> on|off`; off outside a workshop). */
+export const USERS_BUGS = [{ name: 'users-name-truncated', description: 'names longer than 12 characters are cut to 12 in every answer' }];
+
 const emailTaken = () => new HttpError(409, 'email_taken', 'a user with this email already exists');
 
 /** The unique index on lower(email) decides races between concurrent writers. */
@@ -35,12 +38,18 @@ export class UsersService {
     private readonly sequelize: Sequelize,
     private readonly store: UsersStore,
     private readonly orders: OrdersClient,
+    private readonly planted: (bug: string) => boolean = () => false,
   ) {}
+
+  private dto(u: User): UserDto {
+    const dto = toDto(u);
+    return this.planted('users-name-truncated') ? { ...dto, name: dto.name.slice(0, 12) } : dto;
+  }
 
   create(input: CreateUserInput, ctx: WriteContext): Promise<UserDto> {
     return unitOfWork(this.sequelize, ctx.dryRun, async (transaction) => {
       try {
-        return toDto(await this.store.create({ email: input.email, fullName: input.name }, transaction));
+        return this.dto(await this.store.create({ email: input.email, fullName: input.name }, transaction));
       } catch (err) {
         rethrowEmailTaken(err);
       }
@@ -50,7 +59,7 @@ export class UsersService {
   async get(id: number): Promise<UserDto> {
     const user = await this.store.findById(id);
     if (!user) throw notFound('user');
-    return toDto(user);
+    return this.dto(user);
   }
 
   async list(q: ListUsersQuery): Promise<{ items: UserDto[]; nextCursor: string | null }> {
@@ -61,7 +70,7 @@ export class UsersService {
     });
     const page = rows.slice(0, q.limit);
     const nextCursor = rows.length > q.limit ? String(page[page.length - 1].id) : null;
-    return { items: page.map(toDto), nextCursor };
+    return { items: page.map((u) => this.dto(u)), nextCursor };
   }
 
   update(id: number, patch: UpdateUserInput, ctx: WriteContext): Promise<UserDto> {
@@ -72,7 +81,7 @@ export class UsersService {
       if (patch.name !== undefined) user.fullName = patch.name;
       if (user.changed()) user.changed('updatedAt', true);
       try {
-        return toDto(await user.save({ transaction }));
+        return this.dto(await user.save({ transaction }));
       } catch (err) {
         rethrowEmailTaken(err);
       }

@@ -116,6 +116,12 @@
     fill(field(card, 'findings'), ...(findings || []).map((f) => h('p', { class: 'finding critical' }, h('strong', {}, 'Critical:'), ` ${f.message}`)));
   }
 
+  /** What the context's service says about itself in its /health (a workshop fault or planted bug while active). */
+  function renderNotices(card, upstream) {
+    const notices = (upstream && upstream.notices) || [];
+    fill(field(card, 'notices'), ...notices.map((n) => h('p', { class: 'notice' }, h('strong', {}, 'Service says:'), ` ${n}`)));
+  }
+
   function renderStickiness(card, s, shadow) {
     const writes = shadow.writes === 'dryRun' ? (shadow.writesMirrored ? 'writes mirrored as dry runs' : 'write mirroring stopped') : 'reads mirrored only';
     if (!s || !s.requests) {
@@ -375,7 +381,13 @@
     running = true;
     clearTimeout(timer);
     try {
-      const [status, traffic, gates, history] = await Promise.all([getJson('/status'), getJson('/traffic'), getJson('/gates'), getJson(`/history?limit=${HISTORY_ROWS}`)]);
+      const [status, traffic, gates, history, health] = await Promise.all([
+        getJson('/status'),
+        getJson('/traffic'),
+        getJson('/gates'),
+        getJson(`/history?limit=${HISTORY_ROWS}`),
+        getJson('/health').catch(() => ({ upstreams: {} })),
+      ]);
       const nextOf = new Map(gates.items.map((g) => [g.context, g]));
       renderHistory(history.items);
       for (const c of status.contexts) {
@@ -386,6 +398,7 @@
         renderTraffic(card, traffic.contexts[c.name], traffic.seconds, c);
         renderShadow(card, c.shadow);
         renderFindings(card, c.findings);
+        renderNotices(card, health.upstreams[c.name]);
         renderStickiness(card, c.stickiness, c.shadow);
         renderPipelines(card, c.pipelines);
         renderBreaker(card, c.breaker);
