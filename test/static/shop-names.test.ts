@@ -5,11 +5,12 @@ import path from 'node:path';
  * The shop is one plan among others: the toolkit's code must not know its contexts. A context name of the shop in a
  * string of the toolkit (a route, a flag, a table, an env var, a context compared by name) is a special case that a
  * team's own monolith would fall through. The shop's own files are exempt: monolith/, extracted/, its plan, its
- * part of the local stack (scripts/stack/shop.ts), and tests and fixtures.
+ * part of the local stack (scripts/stack/shop.ts), the workshop's exercises, which are run on the shop
+ * (scripts/workshop/exercises.ts), and tests and fixtures.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const TOOLKIT = ['facade/src', 'control', 'lib', 'scripts', 'migrations/cdc', 'migrations/reconcile'];
-const SHOP_FILES = new Set(['scripts/stack/shop.ts']);
+const SHOP_FILES = new Set(['scripts/stack/shop.ts', 'scripts/workshop/exercises.ts']);
 const NAMES = '(users|orders|payments|notifications)';
 const SPECIAL_CASES = [
   new RegExp(`^${NAMES}$`),
