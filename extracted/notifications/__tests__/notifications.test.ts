@@ -164,6 +164,8 @@ describe('notifications service: HTTP and schema without Kafka traffic', () => {
       ORDERS_EVENTS_PARTITIONS: 3,
       NOTIFICATIONS_CONSUMER_GROUP: 'notifications',
       DISPATCH_INTERVAL_MS: 500,
+      // Faults switch only on a stack started with `strangler up --workshop`.
+      STRANGLER_WORKSHOP: '0',
     });
     expect(() => loadConfig({ DATABASE_URL: 'postgres://x/y', KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS/);
     expect(() => loadConfig({})).toThrow(/DATABASE_URL/);

@@ -342,6 +342,8 @@ describe('orders service: configuration', () => {
       ORDERS_EVENTS_PARTITIONS: 3,
       OUTBOX_POLL_MS: 500,
       OUTBOX_BATCH_SIZE: 100,
+      // Faults switch only on a stack started with `strangler up --workshop`.
+      STRANGLER_WORKSHOP: '0',
     });
   });
 
