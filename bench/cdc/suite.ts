@@ -3,7 +3,7 @@ import { withDatabase } from '../../lib/db/urls';
 import type { PipelineDefinition } from '../../migrations/cdc/pipeline/definition';
 import type { ProfiledRun } from '../profile/render';
 import { unmeasuredRow, type RowResult, type SuiteResult } from '../report';
-import type { Suite, SuiteContext } from '../suites';
+import type { Suite, SuiteContext } from '../suite';
 import { firstLine, type CdcRun } from './context';
 import { CpuSampler, type CpuPart } from './cpu-sampler';
 import { BENCH_APP, connect, connectWriter, createShopDatabases } from './databases';

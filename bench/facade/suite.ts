@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../lib/net/ports';
 import { ratio, summariseRow, unmeasuredRow, type RoundResult, type RowResult, type SuiteResult } from '../report';
-import type { Suite, SuiteContext } from '../suites';
+import type { Suite, SuiteContext } from '../suite';
 import { cpuMs, withChildren } from '../tools/cpu';
 import { nginxBinary } from '../tools/install';
 import { startNodeProcess, whenListening } from '../tools/processes';

@@ -1,4 +1,4 @@
-import type { AppComponent, StackAddresses } from './topology';
+import type { AppComponent, StackAddresses } from './app-component';
 
 /**
  * The shop demo's own part of `strangler up` (without `--plan`): the sample monolith and its four extracted

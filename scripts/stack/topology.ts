@@ -1,4 +1,7 @@
+import type { AppComponent, StackAddresses } from './app-component';
 import { SHOP_PORT_ENV, SHOP_PORTS, shopComponents, shopFacadeEnv } from './shop';
+
+export type { AppComponent, StackAddresses } from './app-component';
 
 /**
  * What `strangler up` runs, in start order (stopped in reverse). Each application component owns at most one
@@ -6,29 +9,6 @@ import { SHOP_PORT_ENV, SHOP_PORTS, shopComponents, shopFacadeEnv } from './shop
  * before it. The toolkit's own parts (the CDC worker and the facade) are the same with or without a plan; the shop
  * demo adds its monolith and services in front of them (`./shop.ts`).
  */
-export interface AppComponent {
-  name: string;
-  entry: string;
-  port: number;
-  database?: string;
-  /** The variable that carries the database URL (default DATABASE_URL). */
-  databaseEnv?: string;
-  env?: (stack: StackAddresses) => Record<string, string>;
-}
-
-export interface StackAddresses {
-  urls: Record<string, string>;
-  kafkaBrokers: string;
-  unleashUrl: string;
-  unleashClientToken: string;
-  unleashAdminToken: string;
-  adminToken: string;
-  /** Signs the facade's dry runs and orders' calls to payments; every service verifies it (lib/http/internal-auth). */
-  internalSecret: string;
-  home: string;
-  /** `strangler up --workshop`: the sample services accept run-time faults and planted bugs. */
-  workshop: boolean;
-}
 
 /** The toolkit's own ports; `up --plan` needs only these. */
 export const TOOLKIT_PORTS = {

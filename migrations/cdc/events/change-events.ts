@@ -3,21 +3,9 @@ import { envelopeSchemaJson, keySchemaJson, withSchema } from './connect-schema'
 import { DEBEZIUM_FORMAT_VERSION, topicFor, type Op, type Row, type SnapshotMarker, type TransactionBlock } from './envelope';
 import { DEFAULT_EVENT_OPTIONS, type EventOptions } from './options';
 import { UNAVAILABLE_VALUE, ValueDecodeError, decoderFor, type ReadPath, type ValueDecoder } from './values';
+import type { ColumnInfo } from './columns';
 
-export interface ColumnInfo {
-  name: string;
-  /** For a domain, its base type: Debezium maps domains like their base. */
-  typeOid: number;
-  typeMod: number;
-  /** The (base) type's name: extension types such as hstore have no fixed OID. */
-  typeName?: string;
-  /** For an array, its element type (enum and extension arrays have no fixed OID either). */
-  elementOid?: number | null;
-  /** What a Connect schema says besides the type: NOT NULL, the DEFAULT expression, an enum's labels (comma-separated). */
-  notNull?: boolean;
-  defaultExpr?: string | null;
-  enumLabels?: string | null;
-}
+export type { ColumnInfo } from './columns';
 
 /** A captured table as the event builders need it: columns in table order, key columns in primary-key order. */
 export interface CapturedTable {

@@ -1,4 +1,4 @@
-import type { ColumnInfo } from './change-events';
+import type { ColumnInfo } from './columns';
 import type { EventOptions } from './options';
 import { PgType, arrayElementOf } from './values';
 
