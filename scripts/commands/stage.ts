@@ -11,6 +11,7 @@ import { cliDeps, type CliDeps } from '../cli/deps';
 import { checkPlan } from '../plan/check';
 import { refusal } from './plan';
 import { contextOrFail } from './common';
+import { pollUntil } from '../../lib/retry';
 
 export interface MoveFlags {
   force?: boolean;
@@ -30,13 +31,37 @@ function print(result: MoveResult, json: boolean): void {
   for (const w of result.warnings) process.stdout.write(`  warn  ${w}\n`);
 }
 
+/**
+ * The facade reads its flags from Unleash every second or so: a command run right after a move (a `status`, a
+ * workshop check, a request) would still see the old stage. Waits, bounded, until the facade serves the new one; a
+ * facade that cannot be asked, or lags longer, only earns a warning: the move is made.
+ */
+async function facadeSees(deps: CliDeps, result: MoveResult): Promise<void> {
+  if (result.direction === 'none') return;
+  const began = Date.now();
+  const serves = async () => {
+    const c = (await deps.facadeStatus()).find((x) => x.name === result.context);
+    return c !== undefined && c.stage === result.to.stage && (c.stage !== 'canary' || c.percent === result.to.percent);
+  };
+  // No facade to ask (none running, or only Unleash and the worker given): nothing to wait for.
+  const first = await serves().catch(() => null);
+  if (first === null) return;
+  const seen = first || (await pollUntil(() => serves().catch(() => false), { timeoutMs: FACADE_SEES_MS, intervalMs: 200 }));
+  if (seen) result.actions.push(`facade serves ${result.context} at ${label(result.to)} (after ${Date.now() - began} ms)`);
+  else result.warnings.push(`the facade did not show ${result.context} at ${label(result.to)} within ${FACADE_SEES_MS / 1000} s: it follows Unleash on its next fetch`);
+}
+
+const FACADE_SEES_MS = 15_000;
+
 /** Runs one move through the stage service, the only code that changes a stage; every refusal is one line. */
 async function run(context: string, action: (stages: StageService) => Promise<MoveResult>, json: boolean, preflight?: (deps: CliDeps) => Promise<void>): Promise<void> {
   const deps = cliDeps();
   try {
     contextOrFail(deps.plan, context);
     await preflight?.(deps);
-    print(await action(await deps.stages()), json);
+    const result = await action(await deps.stages());
+    await facadeSees(deps, result);
+    print(result, json);
   } catch (err) {
     if (err instanceof GateRefusedError) {
       if (json) process.stdout.write(`${JSON.stringify({ refused: true, context: err.context, to: err.target, gates: err.results, done: err.done }, null, 2)}\n`);
