@@ -188,10 +188,14 @@ async function walk(deps: CliDeps, stages: StageService, context: string, tools:
     return { ok: s.shadow.diffRate <= maxDiffRate, detail: `${s.shadow.compared} compared, diff rate ${(s.shadow.diffRate * 100).toFixed(1)}%` };
   });
   await step('advance', advance);
-  await waitFor(`canary: ${minRequests} requests served by the service`, 180_000, async () => {
-    const s = await ctxStatus();
-    return { ok: s.service.requests >= minRequests, detail: `${s.service.requests} requests, error rate ${(s.service.errorRate * 100).toFixed(1)}%` };
-  });
+  // The facade forgets the service's outcomes when it sees a stage move (one incident, one rollback): the cutover gate
+  // needs fresh traffic before the first cutover and again after the rollback.
+  const servedEnough = () =>
+    waitFor(`canary: ${minRequests} requests served by the service`, 180_000, async () => {
+      const s = await ctxStatus();
+      return { ok: s.service.requests >= minRequests, detail: `${s.service.requests} requests, error rate ${(s.service.errorRate * 100).toFixed(1)}%` };
+    });
+  await servedEnough();
   await step('advance', advance);
 
   // A write on the service side at cutover, then a forced rollback: the monolith must have it.
@@ -204,6 +208,7 @@ async function walk(deps: CliDeps, stages: StageService, context: string, tools:
     say('·', `no POST example with a key for ${context} in the plan (load.examples): the rollback check rests on the final reconcile`);
   }
 
+  await servedEnough();
   await step('advance', advance);
   await step('advance', advance);
   const final = await readStage(deps.unleash, context);
