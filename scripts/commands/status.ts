@@ -50,7 +50,10 @@ export async function statusCommand(opts: { json?: boolean }): Promise<void> {
   for (const p of pipelines ?? []) {
     const snapshot = (p.source as { snapshot?: SnapshotProgressView | null } | null)?.snapshot;
     if (p.state === 'snapshotting' && snapshot) process.stdout.write(`\n${p.name} ${formatSnapshotProgress(snapshot)}\n`);
-    const unmapped = (p.sink as { unmappedColumns?: string[] } | null)?.unmappedColumns ?? [];
+    const sink = p.sink as { state?: string; error?: string; unmappedColumns?: string[] } | null;
+    // A sink stopped at a schema change says which column and what to do.
+    if (sink?.state === 'error' && sink.error) process.stdout.write(`\n${p.name}: ERROR ${sink.error}\n`);
+    const unmapped = sink?.unmappedColumns ?? [];
     if (unmapped.length) {
       process.stdout.write(`\n${p.name}: WARNING columns the target has no column for, left out: ${unmapped.join(', ')} (add them to the service, or map or drop them in the plan)\n`);
     }

@@ -9,7 +9,10 @@ export interface ColumnInfo {
   isArray: boolean;
   /** Fractional-second digits of time and timestamp columns (6 when unspecified); null for other types. */
   precision: number | null;
-  /** numeric's declared scale (null when none), money's 2 (Debezium's money.fraction.digits); bit(n)'s n in `length`. */
+  /**
+   * numeric's declared scale (null when none), money's 2 (Debezium's money.fraction.digits); bit(n)'s n in `length`,
+   * and varchar(n)'s and char(n)'s n (the sink names the column a too long value does not fit).
+   */
   scale: number | null;
   length: number | null;
   /** How the events a sink applies encode this column's values (its pipeline's options); absent: string decimals. */
@@ -79,6 +82,13 @@ function scaleOf(type: string, typmod: number): number | null {
   return type === 'numeric' && typmod >= 0 ? (typmod - 4) & 0xffff : null;
 }
 
+function lengthOf(type: string, typmod: number): number | null {
+  if (typmod < 0) return null;
+  if (type === 'bit' || type === 'varbit') return typmod;
+  // varchar's and bpchar's typmod counts the 4-byte varlena header.
+  return type === 'varchar' || type === 'bpchar' ? typmod - 4 : null;
+}
+
 export async function loadTables(db: Queryable, tables: string[], schema = 'public', format?: ValueFormat): Promise<Map<string, TableInfo>> {
   const names = [...new Set(tables)];
   const out = new Map<string, TableInfo>(names.map((name) => [name, { schema, name, columns: new Map(), primaryKey: [] }]));
@@ -90,7 +100,7 @@ export async function loadTables(db: Queryable, tables: string[], schema = 'publ
       isArray: r.is_array === true,
       precision: TEMPORAL.has(r.type_name) ? (r.typmod >= 0 ? r.typmod : 6) : null,
       scale: scaleOf(r.type_name, r.typmod),
-      length: r.type_name === 'bit' || r.type_name === 'varbit' ? (r.typmod >= 0 ? r.typmod : null) : null,
+      length: lengthOf(r.type_name, r.typmod),
       ...(format ? { format } : {}),
       notNull: r.not_null,
       hasDefault: r.has_default,

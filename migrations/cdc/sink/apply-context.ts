@@ -16,6 +16,11 @@ export interface ApplyContext {
    */
   unmappedColumns: Set<string>;
   direction: Direction;
+  /**
+   * Per source table, its columns as its last applied change had them (kept in `strangler_cdc.source_columns`): a
+   * carried column missing from a later change was dropped or renamed at the source.
+   */
+  sourceColumns: Map<string, string[]>;
   /** The side that takes the context's writes in its current stage (the `stageOwnerWins` policy asks it). */
   stageOwner: () => Side;
 }
@@ -24,6 +29,8 @@ export interface Change {
   event: ChangeEvent;
   /** The Kafka key: the source row's primary key; null for a truncate. */
   key: Row | null;
+  /** The source table's columns as the change's `after` has them (unreadable TOAST values included); null without one. */
+  columns?: string[] | null;
 }
 
 /**

@@ -10,11 +10,12 @@ import { eventOptionsOf, type PipelineDefinition } from '../pipeline/definition'
 import { markSinkTransaction } from '../pg/loop-guard';
 import type { ApplyContext } from './apply-context';
 import { ChunkApplier, type ChunkOutcome } from './chunk-applier';
-import { SinkStateError, SinkStoppedError, describeError } from './errors';
+import { SchemaChangeError, SinkStateError, SinkStoppedError, describeError } from './errors';
 import type { MarkSinkTransaction } from './loop-guard-hook';
 import { withClient } from './pooled';
 import { DEFAULT_RETRY, retryTransient, type RetryPolicy } from './retry';
 import { ensureSinkSchema } from './sink-schema';
+import { loadSourceColumns } from './source-columns';
 import { SinkStats } from './stats';
 import { localWriteUnits, targetTables, validateTarget } from './target';
 
@@ -39,6 +40,11 @@ export interface SinkStatus {
    * pipeline ran. Left out, the pipeline goes on; map them (`tables.<t>.columns` or `drop`) or add them to the service.
    */
   unmappedColumns: string[];
+  /**
+   * With state `error`: why. A schema change of the source the target cannot follow (a carried column dropped or
+   * renamed, a value wider than its target column) names the table, the column and the remedy; the pipeline stopped
+   * before that change and resumes there once restarted.
+   */
   error?: string;
 }
 
@@ -88,6 +94,7 @@ export class CdcSink {
   private state: SinkState = 'stopped';
   private started = false;
   private error: string | undefined;
+  private halted: SchemaChangeError | undefined;
   private pool: Pool | undefined;
   private readonly unmappedColumns = new Set<string>();
   private producer: Producer | undefined;
@@ -123,13 +130,14 @@ export class CdcSink {
         this.log.warn({ err }, 'idle target connection failed'),
       );
       const mapping = new ContextMapping(def.mapping);
-      const tables = await this.prepareTarget(mapping);
+      const { tables, sourceColumns } = await this.prepareTarget(mapping);
       const ctx: ApplyContext = {
         pipeline: def.name,
         mapping,
         tables,
         unmappedColumns: this.unmappedColumns,
         direction: def.direction,
+        sourceColumns,
         stageOwner: this.options.stageOwner ?? (() => 'monolith'),
       };
       this.producer = this.messaging.producer({ idempotent: true });
@@ -146,7 +154,8 @@ export class CdcSink {
       // From the beginning for a new group: the target's stored offsets decide what is skipped, not the group's.
       await this.consumer.run({ topics: this.topics, fromBeginning: true, eachBatch: (batch, control) => this.onBatch(batch, control) });
       if (this.abort.signal.aborted) throw new SinkStoppedError();
-      this.state = 'streaming';
+      // The first batches may have stopped it at a schema change already.
+      if (!this.halted) this.state = 'streaming';
       this.log.info({ topics: this.topics, target: def.target.database }, 'sink streaming');
     } catch (err) {
       // stop() during start-up: whatever failed because of it is no error of the sink.
@@ -182,7 +191,7 @@ export class CdcSink {
     };
   }
 
-  private async prepareTarget(mapping: ContextMapping): Promise<Map<string, TableInfo>> {
+  private async prepareTarget(mapping: ContextMapping): Promise<{ tables: Map<string, TableInfo>; sourceColumns: Map<string, string[]> }> {
     const { direction } = this.definition;
     return retryTransient(
       () =>
@@ -191,7 +200,7 @@ export class CdcSink {
           const tables = await loadTables(client, targetTables(direction, mapping), 'public', eventOptionsOf(this.definition));
           validateTarget(direction, mapping, tables);
           await ensureSinkSchema(client, localWriteUnits(direction, mapping, tables));
-          return tables;
+          return { tables, sourceColumns: await loadSourceColumns(client, this.definition.name) };
         }),
       // Waits as long as it takes: nothing is consumed yet, so there is no session to keep alive.
       { ...this.retry, budgetMs: Number.POSITIVE_INFINITY },
@@ -202,6 +211,8 @@ export class CdcSink {
   }
 
   private async onBatch(batch: ReceivedBatch, control: BatchControl): Promise<void> {
+    // Stopped at a schema change: nothing more is applied, and the failed handler keeps Kafka's offset where it was.
+    if (this.halted) throw this.halted;
     const size = this.options.maxTransactionEvents ?? 5000;
     const partitionKey = `${batch.topic}/${batch.partition}`;
     // Keeps the group membership through long batches and retries. A failed heartbeat means a rebalance: what this
@@ -222,9 +233,24 @@ export class CdcSink {
         },
       );
       this.record(batch.topic, batch.partition, outcome);
+      if (outcome.halted) this.halt(outcome.halted);
       this.log.debug({ topic: batch.topic, partition: batch.partition, messages: chunk.length, applied: outcome.applied, ms: Date.now() - began }, 'chunk committed');
     }
     this.stats.batchDone(partitionKey, BigInt(batch.messages[batch.messages.length - 1].offset) + 1n >= BigInt(batch.highWatermark));
+  }
+
+  /**
+   * Stops at a change the target cannot take until the plan or the target changes: state `error` with what to do,
+   * the consumer leaves (in the background: it waits for this handler, which fails so nothing is acknowledged).
+   */
+  private halt(err: SchemaChangeError): never {
+    this.halted = err;
+    this.state = 'error';
+    this.error = err.message;
+    this.log.error({ table: err.table, column: err.column }, err.message);
+    const consumer = this.consumer;
+    setImmediate(() => void consumer?.disconnect().catch((e) => this.log.warn({ err: e }, 'leaving the consumer group failed')));
+    throw err;
   }
 
   private onRetry(err: unknown, attempt: number, delayMs: number): void {

@@ -8,11 +8,12 @@ import type { ApplyContext, ApplyResult, Change, Conflict } from './apply-contex
 import { recordConflicts } from './conflicts';
 import { deadLetterMessage } from './dead-letter';
 import { decodeMessage, type Decoded } from './decode';
-import { asPoison, isPoison } from './errors';
+import { SchemaChangeError, asPoison, isMisfit, isPoison } from './errors';
 import { bulkForward } from './bulk-forward';
 import { bulkReverse } from './bulk-reverse';
 import { applyForward } from './forward-apply';
 import type { MarkSinkTransaction } from './loop-guard-hook';
+import { checkColumns, misfitError, saveSourceColumns } from './source-columns';
 import { StatisticsKeeper } from './statistics';
 import { qualified } from './sql';
 import { applyReverse } from './reverse-apply';
@@ -39,6 +40,11 @@ export interface ChunkOutcome {
   conflicts: ConflictRecord[];
   deadLetters: DeadLetterRecord[];
   lastSourceTs: number | null;
+  /**
+   * A schema change the target cannot follow stopped the chunk at this change: what came before it is committed
+   * (`fresh` counts it), the change itself and the rest are not.
+   */
+  halted?: SchemaChangeError;
 }
 
 interface Item {
@@ -92,7 +98,7 @@ export class ChunkApplier {
       try {
         outcome = await this.transaction(client, topic, partition, items, false);
       } catch (err) {
-        if (!isPoison(err)) throw err;
+        if (!isPoison(err) && !(err instanceof SchemaChangeError)) throw err;
         outcome = await this.transaction(client, topic, partition, items, true);
       }
       await this.statistics.afterCommit(client, outcome.fresh);
@@ -117,6 +123,7 @@ export class ChunkApplier {
         return out;
       }
       const dead: Message[] = [];
+      const seen = new Map(ctx.sourceColumns);
       const bury = (item: Item, err: unknown) => {
         const poison = asPoison(err);
         dead.push(deadLetterMessage(ctx.pipeline, item.message, poison));
@@ -129,6 +136,26 @@ export class ChunkApplier {
           out.lastSourceTs = change.event.source.ts_ms;
         }
       };
+      const commit = async (done: Item[], mark: bigint | null) => {
+        await recordConflicts(client, ctx.pipeline, ctx.direction, out.conflicts);
+        await saveSinkOffset(client, ctx.pipeline, topic, partition, { offset: BigInt(done[done.length - 1].message.offset), position: mark });
+        const columnsChanged = await saveSourceColumns(client, ctx.pipeline, ctx.sourceColumns, seen);
+        if (dead.length) await this.options.sendDeadLetters(dead);
+        await client.query('COMMIT');
+        if (columnsChanged) for (const [table, columns] of seen) ctx.sourceColumns.set(table, columns);
+      };
+      /** Commits what came before the k-th fresh message, and stops there: that change and the rest wait. */
+      const halt = async (k: number, err: SchemaChangeError): Promise<ChunkOutcome> => {
+        const done = fresh.slice(0, k);
+        if (!done.length) {
+          await client.query('ROLLBACK');
+          return { ...out, fresh: 0, halted: err };
+        }
+        const mark = markRepeats(done, stored.position);
+        await commit(done, mark);
+        const stale = done.filter((i) => i.stale).length;
+        return { ...out, fresh: done.length, stale, skippedReads: done.filter((i) => i.skippedRead && !i.stale).length, halted: err };
+      };
       if (this.options.skipSnapshotReads) {
         for (const i of fresh) i.skippedRead = i.decoded?.kind === 'change' && i.decoded.event.op === 'r';
       }
@@ -137,17 +164,26 @@ export class ChunkApplier {
       if (!careful) {
         for (const item of fresh) if (item.poison !== undefined) bury(item, item.poison);
         for (const run of runsOf(fresh)) {
+          // A schema change the target cannot follow: the careful path finds where to stop.
+          for (const item of run.items) {
+            const changed = checkColumns(ctx, seen, item.decoded as Change);
+            if (changed) throw changed;
+          }
           const results = await this.applyRun(client, ctx, run.table, run.items.map((i) => i.decoded as Change));
           run.items.forEach((item, i) => tally(item, item.decoded as Change, results[i]));
         }
       } else {
-        for (const item of fresh) {
+        for (const [k, item] of fresh.entries()) {
           if (item.poison !== undefined) {
             bury(item, item.poison);
             continue;
           }
           if (item.decoded!.kind === 'skip' || item.stale || item.skippedRead) continue;
           const change = item.decoded as Change & { kind: 'change' };
+          const table = change.event.source.table;
+          const had = seen.get(table);
+          const changed = checkColumns(ctx, seen, change);
+          if (changed) return await halt(k, changed);
           await client.query('SAVEPOINT sink_event');
           try {
             const result = await this.applyChange(client, ctx, change);
@@ -156,14 +192,17 @@ export class ChunkApplier {
           } catch (err) {
             if (!isPoison(err)) throw err;
             await client.query('ROLLBACK TO SAVEPOINT sink_event');
+            // Not poison: every later value of the kind would be refused too, until the target's type is widened.
+            if (isMisfit(err)) {
+              if (had) seen.set(table, had);
+              else seen.delete(table);
+              return await halt(k, misfitError(ctx, change, err));
+            }
             bury(item, err);
           }
         }
       }
-      await recordConflicts(client, ctx.pipeline, ctx.direction, out.conflicts);
-      await saveSinkOffset(client, ctx.pipeline, topic, partition, { offset: BigInt(fresh[fresh.length - 1].message.offset), position });
-      if (dead.length) await this.options.sendDeadLetters(dead);
-      await client.query('COMMIT');
+      await commit(fresh, position);
       return out;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

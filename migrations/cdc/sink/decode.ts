@@ -7,7 +7,7 @@ import { legacyRow, rowWithSchema, type FieldSchema } from './schema-values';
 export type Decoded =
   /** A delete's follow-up (null value) for log compaction, or a logical-decoding message: nothing to apply. */
   | { kind: 'skip'; why: 'tombstone' | 'message' }
-  | { kind: 'change'; event: ChangeEvent; key: Row | null };
+  | { kind: 'change'; event: ChangeEvent; key: Row | null; columns: string[] | null };
 
 const OPS = new Set<Op>(['c', 'u', 'd', 'r', 't']);
 
@@ -85,5 +85,7 @@ export function decodeMessage(message: ReceivedMessage): Decoded {
     before: readRow(before as Row | null, fieldSchema(schema, 'before'), legacy),
     after: readRow(after as Row | null, fieldSchema(schema, 'after'), legacy),
   };
-  return { kind: 'change', event, key: readRow(key as Row | null, keyed?.schema, legacy) };
+  // The row's columns as the source sent them, unreadable TOAST values included: the source table's columns then.
+  const columns = after === null ? null : Object.keys(after);
+  return { kind: 'change', event, key: readRow(key as Row | null, keyed?.schema, legacy), columns };
 }

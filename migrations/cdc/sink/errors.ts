@@ -15,6 +15,31 @@ export class PoisonEventError extends Error {
   }
 }
 
+/**
+ * The source's schema changed in a way the target cannot follow: a carried column is gone from the changes (dropped
+ * or renamed), or a value no longer fits the target column's type. Not poison: every later change of the table would
+ * fail the same way, so the pipeline stops before the change and applies nothing after it until the plan or the
+ * target is changed and the pipeline restarted.
+ */
+export class SchemaChangeError extends Error {
+  constructor(
+    readonly table: string,
+    readonly column: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SchemaChangeError';
+  }
+}
+
+/** SQLSTATEs of a value that does not fit its column: too long for a varchar(n)/char(n), out of an integer's range. */
+const MISFIT_CODES = new Set(['22001', '22003']);
+
+export function isMisfit(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && MISFIT_CODES.has(code);
+}
+
 /** The sink was used out of order (started twice, started after stop). */
 export class SinkStateError extends Error {
   constructor(message: string) {

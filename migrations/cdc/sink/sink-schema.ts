@@ -11,6 +11,8 @@ import { migrateOwnedSchema, type OwnedSchema } from '../../../lib/db/schema-mig
  *   committed at the source before that loses: last writer wins.
  * - `embedded_rows`: per child row folded into a parent's jsonb array, its element and sort value. The parent's array
  *   is rebuilt from it, and a child arriving before its parent waits here until the parent row exists.
+ * - `conflicts`: the conflicts settled (conflict-log.ts).
+ * - `source_columns`: per pipeline and source table, the columns its last applied change had (source-columns.ts).
  */
 export const SINK_SCHEMA: OwnedSchema = {
   owner: 'cdc-sink',
@@ -79,6 +81,18 @@ export const SINK_SCHEMA: OwnedSchema = {
            local_ts      bigint NOT NULL
          )`,
         'CREATE INDEX conflicts_pipeline_newest ON strangler_cdc.conflicts (pipeline, id DESC)',
+      ],
+    },
+    {
+      version: 3,
+      name: 'source columns',
+      statements: [
+        `CREATE TABLE strangler_cdc.source_columns (
+           pipeline  text NOT NULL,
+           tbl       text NOT NULL,
+           columns   text[] NOT NULL,
+           PRIMARY KEY (pipeline, tbl)
+         )`,
       ],
     },
   ],

@@ -14,8 +14,11 @@ import { pipelinesFor, type PipelineDefinition } from '../../pipeline/definition
 
 export const unique = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex')}`;
 
-/** The demo plan's users and orders mappings in one context, so one pipeline carries a user and that user's order. */
-export function shopPlan(monolithDatabase: string, serviceDatabase: string): Plan {
+/**
+ * The demo plan's users and orders mappings in one context, so one pipeline carries a user and that user's order;
+ * `users` replaces the users table's mapping (a plan changed during the extraction).
+ */
+export function shopPlan(monolithDatabase: string, serviceDatabase: string, users: Record<string, unknown> = { table: 'users', columns: { name: 'full_name' } }): Plan {
   return planSchema.parse({
     version: 1,
     monolith: { url: 'http://127.0.0.1:3000', database: monolithDatabase },
@@ -24,7 +27,7 @@ export function shopPlan(monolithDatabase: string, serviceDatabase: string): Pla
         service: { url: 'http://127.0.0.1:3101', database: serviceDatabase },
         routes: ['* /api/users'],
         tables: {
-          users: { table: 'users', columns: { name: 'full_name' } },
+          users,
           orders: { table: 'orders' },
           order_items: {
             table: 'orders',

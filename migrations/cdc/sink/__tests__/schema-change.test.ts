@@ -1,16 +1,19 @@
 import { createLogger } from '../../../../lib/logger';
+import { testServerUrl } from '../../../../test/harness/database';
 import { eventually } from '../../../../test/harness/eventually';
 import { describeWithKafka, testKafkaBrokers } from '../../../../test/harness/kafka';
 import { assignDisjointIdRange } from '../../ids';
-import type { PipelineDefinition } from '../../pipeline/definition';
+import { pipelinesFor, type PipelineDefinition } from '../../pipeline/definition';
 import { CdcSource, dropPipelineSource } from '../../source';
 import { CdcSink } from '../cdc-sink';
-import { createShop, query, type Shop } from './fixtures';
+import { createShop, query, shopPlan, type Shop } from './fixtures';
 
 /**
- * A team keeps shipping monolith migrations during an extraction. Columns the monolith adds while the forward
- * pipeline streams: one the service already has (its migration went first) is carried, one it lacks is left out and
- * reported, and in both cases the pipeline goes on with nothing dead-lettered.
+ * A team keeps shipping monolith migrations during an extraction, while the forward pipeline streams. Added columns
+ * are carried (or reported), widened types are carried. A change the service cannot follow — a carried column
+ * dropped or renamed, a value wider than the service's column — stops the pipeline in `error` with the table, the
+ * column and the remedy, before that change; after the remedy (plan and/or service migration, then a restart, as the
+ * worker does it from the plan) it resumes there and every row written since arrives.
  */
 describeWithKafka('schema changes on a captured monolith table while streaming', () => {
   let shop: Shop;
@@ -18,15 +21,15 @@ describeWithKafka('schema changes on a captured monolith table while streaming',
   let source: CdcSource;
   let sink: CdcSink;
   const logger = createLogger('schema-change', 'silent');
+  const brokers = testKafkaBrokers();
 
   beforeAll(async () => {
     shop = await createShop();
     const id = `strangler_${shop.forward.name.replace(/[^a-z0-9_]/g, '_')}`;
     forward = { ...shop.forward, slot: id, publication: id };
-    // The service's own migration ships first: it has `nickname` before the monolith does.
-    await query(shop.service.url, 'ALTER TABLE users ADD COLUMN nickname text');
+    // The service's own migration ships first: it has `nickname` and `visits` before the monolith does.
+    await query(shop.service.url, 'ALTER TABLE users ADD COLUMN nickname text, ADD COLUMN visits integer');
     expect((await assignDisjointIdRange(forward)).ok).toBe(true);
-    const brokers = testKafkaBrokers();
     source = new CdcSource({ definition: forward, brokers, logger, heartbeatIntervalMs: 1_000 });
     sink = new CdcSink({ definition: forward, brokers, logger });
     await source.start();
@@ -40,26 +43,142 @@ describeWithKafka('schema changes on a captured monolith table while streaming',
     await shop?.drop();
   });
 
-  const serviceUsers = (where: string) => query<{ email: string; full_name: string; nickname: string | null }>(shop.service.url, `SELECT email, full_name, nickname FROM users WHERE ${where} ORDER BY email`);
+  const serviceUsers = (emails: string[]) =>
+    query<{ email: string; full_name: string; nickname: string | null; visits: number | string | null }>(
+      shop.service.url,
+      'SELECT email, full_name, nickname, visits FROM users WHERE email = ANY($1) ORDER BY email',
+      [emails],
+    );
+  const monolith = (sql: string, values: unknown[] = []) => query(shop.monolith.url, sql, values);
+
+  /** The worker's restart: a new sink from the (changed) plan's mapping, resuming from its stored offsets. */
+  async function restart(users?: Record<string, unknown>): Promise<void> {
+    await sink.stop();
+    if (users) {
+      const plan = shopPlan(shop.monolith.url, shop.service.url, users);
+      forward = { ...forward, mapping: pipelinesFor(plan, 'shop', testServerUrl()).forward.mapping };
+    }
+    sink = new CdcSink({ definition: forward, brokers, logger });
+    await sink.start();
+  }
+
+  async function stopsWith(pattern: RegExp): Promise<string> {
+    await eventually(() => expect(sink.status()).toMatchObject({ state: 'error', error: expect.stringMatching(pattern) }), 20_000);
+    return sink.status().error!;
+  }
 
   it('carries a column the service also has, reports one it lacks, and streams on without a dead letter', async () => {
-    await query(shop.monolith.url, "INSERT INTO users (email, name) VALUES ('before@example.com', 'Before')");
-    await eventually(async () => expect(await serviceUsers("email = 'before@example.com'")).toHaveLength(1), 20_000);
+    await monolith("INSERT INTO users (email, name) VALUES ('before@example.com', 'Before')");
+    await eventually(async () => expect(await serviceUsers(['before@example.com'])).toHaveLength(1), 20_000);
 
     // Both arrive in one monolith migration, with writes right behind it.
-    await query(shop.monolith.url, "ALTER TABLE users ADD COLUMN nickname text DEFAULT 'nick', ADD COLUMN loyalty_points integer DEFAULT 0");
-    await query(shop.monolith.url, "INSERT INTO users (email, name, nickname, loyalty_points) VALUES ('after@example.com', 'After', 'aft', 7)");
-    await query(shop.monolith.url, "UPDATE users SET name = 'Before Again', nickname = 'bef' WHERE email = 'before@example.com'");
+    await monolith("ALTER TABLE users ADD COLUMN nickname text DEFAULT 'nick', ADD COLUMN loyalty_points integer DEFAULT 0");
+    await monolith("INSERT INTO users (email, name, nickname, loyalty_points) VALUES ('after@example.com', 'After', 'aft', 7)");
+    await monolith("UPDATE users SET name = 'Before Again', nickname = 'bef' WHERE email = 'before@example.com'");
 
     await eventually(async () => {
-      expect(await serviceUsers("email IN ('after@example.com', 'before@example.com')")).toEqual([
-        { email: 'after@example.com', full_name: 'After', nickname: 'aft' },
-        { email: 'before@example.com', full_name: 'Before Again', nickname: 'bef' },
+      expect(await serviceUsers(['after@example.com', 'before@example.com'])).toEqual([
+        { email: 'after@example.com', full_name: 'After', nickname: 'aft', visits: null },
+        { email: 'before@example.com', full_name: 'Before Again', nickname: 'bef', visits: null },
       ]);
     }, 20_000);
     const status = sink.status();
     expect(status.unmappedColumns).toEqual(['users.loyalty_points']);
     expect(status.deadLetters).toBe(0);
     expect(status.state).toBe('streaming');
+  });
+
+  it('carries types the monolith widens (varchar(200) → text, integer → bigint) while the values fit the service', async () => {
+    await monolith('ALTER TABLE users ADD COLUMN visits integer');
+    await monolith("INSERT INTO users (email, name, visits) VALUES ('narrow@example.com', 'Narrow', 1)");
+    await monolith('ALTER TABLE users ALTER COLUMN name TYPE text, ALTER COLUMN visits TYPE bigint');
+    await monolith("INSERT INTO users (email, name, visits) VALUES ('wide@example.com', 'Wide', 2147483647)");
+    await monolith("UPDATE users SET visits = 2 WHERE email = 'narrow@example.com'");
+
+    await eventually(async () => {
+      expect(await serviceUsers(['narrow@example.com', 'wide@example.com'])).toEqual([
+        { email: 'narrow@example.com', full_name: 'Narrow', nickname: 'nick', visits: 2 },
+        { email: 'wide@example.com', full_name: 'Wide', nickname: 'nick', visits: 2147483647 },
+      ]);
+    }, 20_000);
+    expect(sink.status()).toMatchObject({ state: 'streaming', deadLetters: 0 });
+  });
+
+  it('stops at a value wider than the service column (bigint → integer, text → varchar(200)), and resumes after a service migration widens it', async () => {
+    await monolith("INSERT INTO users (email, name, visits) VALUES ('big@example.com', 'Big', 3000000000)");
+    await monolith("INSERT INTO users (email, name, visits) VALUES ('behind-big@example.com', 'Behind Big', 3)");
+
+    const error = await stopsWith(/users\.visits/);
+    expect(error).toMatch(/does not fit the service's users\.visits \(int4/);
+    expect(error).toMatch(/widen users\.visits in a target migration/);
+    // Nothing past the change: neither it nor the row behind it, and nothing dead-lettered.
+    expect(await serviceUsers(['behind-big@example.com', 'big@example.com'])).toEqual([]);
+    expect(sink.status().deadLetters).toBe(0);
+
+    const long = 'L'.repeat(250);
+    await monolith("INSERT INTO users (email, name) VALUES ('long@example.com', $1)", [long]);
+    await query(shop.service.url, 'ALTER TABLE users ALTER COLUMN visits TYPE bigint');
+    await restart();
+    const second = await stopsWith(/users\.name does not fit the service's users\.full_name \(varchar\(200\)/);
+    expect(second).toMatch(/widen users\.full_name in a target migration/);
+    await eventually(async () => expect(await serviceUsers(['behind-big@example.com', 'big@example.com'])).toHaveLength(2), 20_000);
+    expect(await serviceUsers(['long@example.com'])).toEqual([]);
+
+    await query(shop.service.url, 'ALTER TABLE users ALTER COLUMN full_name TYPE text');
+    await restart();
+    await eventually(async () => {
+      expect(await serviceUsers(['behind-big@example.com', 'big@example.com', 'long@example.com'])).toEqual([
+        // bigint now: node-postgres reads it as a string
+        { email: 'behind-big@example.com', full_name: 'Behind Big', nickname: 'nick', visits: '3' },
+        { email: 'big@example.com', full_name: 'Big', nickname: 'nick', visits: '3000000000' },
+        { email: 'long@example.com', full_name: long, nickname: 'nick', visits: null },
+      ]);
+    }, 20_000);
+    expect(sink.status()).toMatchObject({ state: 'streaming', deadLetters: 0 });
+  });
+
+  it('stops when a carried column is dropped, stays stopped across a restart, and resumes once the plan drops it', async () => {
+    await monolith('ALTER TABLE users DROP COLUMN nickname');
+    await monolith("INSERT INTO users (email, name) VALUES ('dropped@example.com', 'Dropped')");
+    await monolith("UPDATE users SET name = 'Before Drop Updated' WHERE email = 'before@example.com'");
+
+    const error = await stopsWith(/column users\.nickname, carried into users\.nickname, is gone from its changes \(dropped or renamed\)/);
+    expect(error).toMatch(/add nickname to tables\.users\.drop/);
+    expect(await serviceUsers(['dropped@example.com'])).toEqual([]);
+    expect((await serviceUsers(['before@example.com']))[0].full_name).toBe('Before Again');
+
+    // A restart alone changes nothing: the sink remembers the columns the table had.
+    await restart();
+    await stopsWith(/users\.nickname/);
+
+    await restart({ table: 'users', columns: { name: 'full_name' }, drop: ['nickname'] });
+    await eventually(async () => {
+      expect(await serviceUsers(['before@example.com', 'dropped@example.com'])).toEqual([
+        { email: 'before@example.com', full_name: 'Before Drop Updated', nickname: 'bef', visits: null },
+        { email: 'dropped@example.com', full_name: 'Dropped', nickname: null, visits: null },
+      ]);
+    }, 20_000);
+    expect(sink.status()).toMatchObject({ state: 'streaming', deadLetters: 0 });
+  });
+
+  it('stops when a carried column is renamed, naming the new one, and resumes once the plan maps it', async () => {
+    await monolith('ALTER TABLE users RENAME COLUMN name TO display_name');
+    await monolith("INSERT INTO users (email, display_name) VALUES ('renamed@example.com', 'Renamed')");
+    await monolith("UPDATE users SET display_name = 'After Rename' WHERE email = 'after@example.com'");
+
+    const error = await stopsWith(/column users\.name, carried into users\.full_name, is gone/);
+    expect(error).toMatch(/new in the same change: display_name/);
+    expect(error).toMatch(/tables\.users\.columns: \{ <new name>: full_name \}/);
+    expect(await serviceUsers(['renamed@example.com'])).toEqual([]);
+    expect(sink.status().deadLetters).toBe(0);
+
+    await restart({ table: 'users', columns: { display_name: 'full_name' }, drop: ['nickname'] });
+    await eventually(async () => {
+      expect(await serviceUsers(['after@example.com', 'renamed@example.com'])).toEqual([
+        { email: 'after@example.com', full_name: 'After Rename', nickname: 'aft', visits: null },
+        { email: 'renamed@example.com', full_name: 'Renamed', nickname: null, visits: null },
+      ]);
+    }, 20_000);
+    expect(sink.status()).toMatchObject({ state: 'streaming', deadLetters: 0 });
   });
 });
