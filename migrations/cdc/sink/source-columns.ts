@@ -27,11 +27,16 @@ function goneMessage(ctx: ApplyContext, m: TableMap, column: string, added: stri
   const t = m.monolithTable;
   const into = m.kind === 'rows' ? `${m.serviceTable}.${ctx.mapping.serviceColumn(m, column)}` : `${m.serviceTable}.${m.column}[].${m.fields[column] ?? column}`;
   const renamed = added.length ? ` (new in the same change: ${added.join(', ')} — a rename?)` : '';
-  const remedy =
-    m.kind === 'rows'
-      ? `map it in the plan — a rename: tables.${t}.columns: { <new name>: ${ctx.mapping.serviceColumn(m, column)} }; a drop: add ${column} to tables.${t}.drop, or drop the service's column (or give it a default) in a target migration —`
-      : `change tables.${t}.embed in the plan to the new column,`;
+  const remedy = m.kind === 'rows' ? rowsRemedy(ctx, m, column) : `change tables.${t}.embed in the plan to the new column,`;
   return `incompatible schema change of monolith table ${t}: column ${t}.${column}, carried into ${into}, is gone from its changes (dropped or renamed)${renamed}. Remedy: ${remedy} ${RESTART}`;
+}
+
+function rowsRemedy(ctx: ApplyContext, m: RowsMapping, column: string): string {
+  const to = ctx.mapping.serviceColumn(m, column)!;
+  const info = targetTable(ctx, m.serviceTable).columns.get(to);
+  // Without values from the monolith, a required column would refuse every new row.
+  const relax = info?.notNull && !info.hasDefault ? ` and give ${m.serviceTable}.${to} a default or drop its NOT NULL in a target migration` : '';
+  return `map it in the plan — a rename: tables.${m.monolithTable}.columns: { <new name>: ${to} }; a drop: add ${column} to tables.${m.monolithTable}.drop${relax}, or drop ${m.serviceTable}.${to} in a target migration —`;
 }
 
 /**

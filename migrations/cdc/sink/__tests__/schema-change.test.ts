@@ -169,6 +169,8 @@ describeWithKafka('schema changes on a captured monolith table while streaming',
     const error = await stopsWith(/column users\.name, carried into users\.full_name, is gone/);
     expect(error).toMatch(/new in the same change: display_name/);
     expect(error).toMatch(/tables\.users\.columns: \{ <new name>: full_name \}/);
+    // full_name is NOT NULL without a default: a plan that only drops name would leave new rows without a value.
+    expect(error).toMatch(/add name to tables\.users\.drop and give users\.full_name a default or drop its NOT NULL/);
     expect(await serviceUsers(['renamed@example.com'])).toEqual([]);
     expect(sink.status().deadLetters).toBe(0);
 
