@@ -126,15 +126,18 @@ export async function loadSourceColumns(client: PoolClient, pipeline: string): P
   return new Map(rows.map((r) => [r.tbl, r.columns]));
 }
 
+/** Records a source table's columns as a bulk load's snapshot saw them: a change streamed after it is checked against them. */
+export async function rememberSourceColumns(client: Pick<PoolClient, 'query'>, pipeline: string, table: string, columns: string[]): Promise<void> {
+  await client.query(
+    `INSERT INTO strangler_cdc.source_columns (pipeline, tbl, columns) VALUES ($1, $2, $3)
+     ON CONFLICT (pipeline, tbl) DO UPDATE SET columns = EXCLUDED.columns`,
+    [pipeline, table, columns],
+  );
+}
+
 /** Stores the tables whose columns changed in `seen` (inside the chunk's transaction); true when any did. */
 export async function saveSourceColumns(client: PoolClient, pipeline: string, before: Map<string, string[]>, seen: Map<string, string[]>): Promise<boolean> {
   const changed = [...seen].filter(([t, cols]) => !before.has(t) || !sameList(before.get(t)!, cols));
-  for (const [table, columns] of changed) {
-    await client.query(
-      `INSERT INTO strangler_cdc.source_columns (pipeline, tbl, columns) VALUES ($1, $2, $3)
-       ON CONFLICT (pipeline, tbl) DO UPDATE SET columns = EXCLUDED.columns`,
-      [pipeline, table, columns],
-    );
-  }
+  for (const [table, columns] of changed) await rememberSourceColumns(client, pipeline, table, columns);
   return changed.length > 0;
 }

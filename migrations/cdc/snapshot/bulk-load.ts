@@ -4,6 +4,7 @@ import { topicFor, type Row } from '../events/envelope';
 import { ContextMapping, loadTables, quoteIdent, type EmbedMapping, type RowsMapping, type TableInfo } from '../mapping';
 import { eventOptionsOf, type PipelineDefinition } from '../pipeline/definition';
 import { ensureSinkSchema } from '../sink/sink-schema';
+import { rememberSourceColumns } from '../sink/source-columns';
 import { validateTarget } from '../sink/target';
 import { tableShapeByName, type TableShape } from '../pg/catalog';
 import { qualifiedName, readerConfig, splitTableName } from '../pg/connection';
@@ -191,6 +192,11 @@ export async function bulkLoad(options: BulkLoadOptions): Promise<number> {
     await inTargetTransaction(writers[0] as unknown as PoolClient, options, async (client) => {
       for (const serviceTable of mapping.serviceTables) {
         for (const embed of mapping.embedsInto(serviceTable)) await buildArrays(client, definition.name, embed, targets.get(serviceTable)!);
+      }
+      // A monolith migration during the load drops or renames a column before the first streamed change: the sink
+      // must know the columns the loaded rows had to notice it.
+      for (const [name, source] of sources) {
+        await rememberSourceColumns(client, definition.name, splitTableName(name).table, source.shape.columns.map((c) => c.name));
       }
       await client.query(`UPDATE strangler_cdc.bulk_loads SET state = 'loaded', rows = $2, finished_at = now() WHERE pipeline = $1`, [definition.name, progress.rows]);
       return 0;

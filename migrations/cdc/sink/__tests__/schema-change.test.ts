@@ -184,3 +184,37 @@ describeWithKafka('schema changes on a captured monolith table while streaming',
     expect(sink.status()).toMatchObject({ state: 'streaming', deadLetters: 0 });
   });
 });
+
+describeWithKafka('a schema change between the initial bulk load and the first streamed change', () => {
+  let shop: Shop;
+  let forward: PipelineDefinition;
+  let source: CdcSource;
+  let sink: CdcSink;
+  const logger = createLogger('schema-change-load', 'silent');
+
+  afterAll(async () => {
+    await sink?.stop();
+    await source?.stop();
+    await dropPipelineSource(forward).catch(() => undefined);
+    await shop?.drop();
+  });
+
+  it('stops at a carried column dropped before any change streamed: the load recorded the columns its rows had', async () => {
+    shop = await createShop();
+    const id = `strangler_${shop.forward.name.replace(/[^a-z0-9_]/g, '_')}`;
+    forward = { ...shop.forward, slot: id, publication: id, snapshot: 'bulk' };
+    expect((await assignDisjointIdRange(forward)).ok).toBe(true);
+    await query(shop.monolith.url, "INSERT INTO users (email, name) VALUES ('loaded@example.com', 'Loaded')");
+    const brokers = testKafkaBrokers();
+    source = new CdcSource({ definition: forward, brokers, logger, heartbeatIntervalMs: 1_000 });
+    await source.start();
+    await eventually(async () => expect(await query(shop.service.url, "SELECT full_name FROM users WHERE email = 'loaded@example.com'")).toEqual([{ full_name: 'Loaded' }]), 20_000);
+
+    await query(shop.monolith.url, 'ALTER TABLE users DROP COLUMN updated_at');
+    await query(shop.monolith.url, "INSERT INTO users (email, name) VALUES ('streamed@example.com', 'Streamed')");
+    sink = new CdcSink({ definition: forward, brokers, logger });
+    await sink.start();
+    await eventually(() => expect(sink.status()).toMatchObject({ state: 'error', error: expect.stringMatching(/column users\.updated_at, carried into users\.updated_at, is gone/) }), 20_000);
+    expect(await query(shop.service.url, "SELECT email FROM users WHERE email = 'streamed@example.com'")).toEqual([]);
+  }, 60_000);
+});
