@@ -98,7 +98,7 @@ export async function prepareDebezium(run: CdcRun): Promise<{ measure(): Promise
   const what = rowWhat('debezium', run.volumes, run.recvlogical);
   const notRun = (status: 'skipped' | 'failed', why: string) => ({ measure: async () => unmeasuredRow('debezium', what, status, why) });
   if (run.mode === 'smoke' && !run.namedRows?.includes('debezium')) {
-    return notRun('skipped', 'not in --smoke (a JVM start, and on first use a Maven download, would double the smoke run): --smoke --rows debezium runs it');
+    return notRun('skipped', 'not in --smoke (a JVM start, and on first use a Maven build that downloads Debezium, would lengthen the smoke run and its test): --smoke --rows debezium runs it');
   }
   const problem = debeziumProblem();
   if (problem) return notRun('skipped', problem);
