@@ -43,4 +43,21 @@ describe('CDC bench summaries', () => {
     expect(text).toContain('| lag p99, commit → applied (ms, absolute) | 600.00 | <= 500 | **NO** |');
     expect(text).toContain('| source | – | – | – | – | – | – | failed: why |');
   });
+
+  it("checks issue 12's target, our source at least as fast as Debezium, and renders a miss as NO", () => {
+    const render = (source: number, debezium: number) => {
+      const rows = [row('raw decode', 100_000, 1), row('source', source, 1), row('debezium', debezium, 1)];
+      const ratios = cdcRatios(rows);
+      return { ratio: ratios.find((r) => r.name === 'source ÷ debezium (rows/s)'), text: renderSuite({ suite: 'cdc', rows, ratios, notes: [] }, 'raw decode', { rate: 'rows/s', item: 'row' }) };
+    };
+    const slower = render(20_000, 25_000);
+    expect(slower.ratio).toMatchObject({ value: 0.8, met: false, target: { op: '>=', value: 1 } });
+    expect(slower.text).toContain('| source ÷ debezium (rows/s) | 0.80 | >= 1 | **NO** |');
+    expect(render(25_000, 25_000).text).toContain('| source ÷ debezium (rows/s) | 1.00 | >= 1 | **yes** |');
+    // Debezium not measured (--smoke, no Java): the target says so instead of passing.
+    const rows = [row('source', 20_000, 1), unmeasuredRow('debezium', '', 'skipped', 'java is not installed')];
+    const text = renderSuite({ suite: 'cdc', rows, ratios: cdcRatios(rows), notes: [] }, 'raw decode', { rate: 'rows/s', item: 'row' });
+    expect(text).toContain('| source ÷ debezium (rows/s) | – | >= 1 | not measured |');
+    expect(text).toContain('| debezium | – | – | – | – | – | – | skipped: java is not installed |');
+  });
 });

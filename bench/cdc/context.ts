@@ -2,7 +2,8 @@ import type { Client } from 'pg';
 import type { PipelineDefinition } from '../../migrations/cdc/pipeline/definition';
 import type { RowResult } from '../report';
 import { unmeasuredRow } from '../report';
-import type { CpuSampler } from './cpu-sampler';
+import type { Mode } from '../options';
+import type { CpuPart, CpuSampler } from './cpu-sampler';
 import type { ShopDatabases } from './databases';
 import type { PipelineHost } from './host';
 import type { PipelineRole } from './pipelines';
@@ -24,10 +25,17 @@ export interface CdcRun {
    * A CPU sampler over both databases' backends and, unless the row is an anchor that does not use them, the
    * pipeline host and the broker (when ours): idle, they would only add their background noise to an anchor.
    */
-  sampler(pipeline?: boolean): CpuSampler;
+  sampler(pipeline?: boolean, extra?: { pid: number; part: CpuPart }[]): CpuSampler;
   recvlogical: string | null;
   log: (line: string) => void;
   sampleLoad(): number;
+  /** The run's mode and the rows named with --rows: the debezium row stays out of --smoke unless named. */
+  mode?: Mode;
+  namedRows?: string[];
+  /** The broker's JVM when the bench started it (its CPU counts for rows that produce), else null. */
+  kafkaPid?: number | null;
+  /** Runs at the suite's clean-up (also when interrupted), before the databases and servers go. */
+  onCleanup?(close: () => Promise<void>): void;
 }
 
 export const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];

@@ -4,10 +4,10 @@ import { processCpuMs } from '../tools/cpu';
 import { BENCH_APP } from './databases';
 
 /**
- * Where a row's CPU went: our pipeline process (or pg_recvlogical / psql for the anchors), the walsender that
- * decodes for it, the other Postgres backends it uses (snapshot reader, sink writes, status queries), the broker.
+ * Where a row's CPU went: our pipeline process (or pg_recvlogical / psql / Debezium's JVM for the anchors), the
+ * walsender that decodes for it, the other Postgres backends it uses (snapshot reader, sink writes, status queries), the broker.
  */
-export type CpuPart = 'pipeline' | 'client' | 'walsender' | 'postgres' | 'kafka';
+export type CpuPart = 'pipeline' | 'client' | 'jvm' | 'walsender' | 'postgres' | 'kafka';
 export type CpuBreakdown = Partial<Record<CpuPart, number>>;
 
 const isLocalPostgres = (pid: number) => {
@@ -91,8 +91,8 @@ export function cpuUsPerRow(cpu: CpuBreakdown, rows: number): number | null {
 
 /** `pipeline 12.3, walsender 4.5, …` in µs per row, for a row's note. */
 export function describeCpu(cpu: CpuBreakdown, rows: number): string {
-  const order: CpuPart[] = ['client', 'pipeline', 'walsender', 'postgres', 'kafka'];
-  const names: Record<CpuPart, string> = { client: 'client', pipeline: 'node', walsender: 'walsender', postgres: 'pg backends', kafka: 'kafka' };
+  const order: CpuPart[] = ['client', 'pipeline', 'jvm', 'walsender', 'postgres', 'kafka'];
+  const names: Record<CpuPart, string> = { client: 'client', pipeline: 'node', jvm: 'jvm', walsender: 'walsender', postgres: 'pg backends', kafka: 'kafka' };
   return order
     .filter((p) => cpu[p] !== undefined)
     .map((p) => `${names[p]} ${((cpu[p]! * 1000) / rows).toFixed(1)}`)

@@ -2,7 +2,7 @@ import { ratio, type RatioResult, type RowResult } from '../report';
 import { cpuUsPerRow, describeCpu, type CpuBreakdown } from './cpu-sampler';
 import type { CdcVolumes } from './volumes';
 
-export const ROW_NAMES = ['raw decode', 'source', 'end-to-end', 'lag', 'snapshot', 'snapshot (events)', 'COPY pipe', 'bulk load at scale'] as const;
+export const ROW_NAMES = ['raw decode', 'source', 'debezium', 'end-to-end', 'lag', 'snapshot', 'snapshot (events)', 'COPY pipe', 'bulk load at scale'] as const;
 export type CdcRowName = (typeof ROW_NAMES)[number];
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -13,6 +13,8 @@ export function rowWhat(name: CdcRowName, v: CdcVolumes, recvlogical: string | n
       return `pg_recvlogical${recvlogical ? ` ${recvlogical}` : ''} (Debian) → /dev/null, pgoutput proto_version=1, on its own slot: the ${n(v.burstRows)}-row burst decoded by Postgres with nothing done to it (the limit)`;
     case 'source':
       return `our CdcSource alone (pgoutput decode + Debezium envelope + produce to Kafka, acks=all, idempotent) on its own slot: the same ${n(v.burstRows)}-row burst until all is acknowledged by Kafka`;
+    case 'debezium':
+      return `anchor: real Debezium 3.6.1 (embedded engine, Postgres connector, pgoutput, JSON without schemas) handing its events to a KafkaProducer (acks=all, idempotent) in one JVM, on its own slot: the same ${n(v.burstRows)}-row burst until Kafka has acknowledged its last change`;
     case 'end-to-end':
       return `the shop plan's users forward pipeline (monolith users → service users, name → full_name), source + sink in one process like the CDC worker: the same burst until all ${n(v.burstRows)} rows are committed in the service table`;
     case 'lag':
@@ -65,7 +67,7 @@ export function measuredRow(name: CdcRowName, what: string, m: Measured): RowRes
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-/** The issue's three targets, then what helps read them. */
+/** The issues' targets (CDC's three, then issue 12's Debezium one), then what helps read them. */
 export function cdcRatios(rows: RowResult[]): RatioResult[] {
   const lag = rows.find((r) => r.name === 'lag' && r.status === 'measured');
   const lagP99: RatioResult = {
@@ -82,10 +84,13 @@ export function cdcRatios(rows: RowResult[]): RatioResult[] {
     ratio(rows, { name: 'end-to-end ÷ raw decode (rows/s)', numerator: 'end-to-end', denominator: 'raw decode', metric: 'rps', target: { op: '>=', value: 0.3 } }),
     lagP99,
     ratio(rows, { name: 'snapshot ÷ COPY pipe (rows/s)', numerator: 'snapshot', denominator: 'COPY pipe', metric: 'rps', target: { op: '>=', value: 0.5 } }),
+    // Issue 12: our source must be at least as fast as Debezium's, on the same burst into the same Kafka.
+    ratio(rows, { name: 'source ÷ debezium (rows/s)', numerator: 'source', denominator: 'debezium', metric: 'rps', target: { op: '>=', value: 1 } }),
     ratio(rows, { name: 'snapshot (events) ÷ COPY pipe (rows/s)', numerator: 'snapshot (events)', denominator: 'COPY pipe', metric: 'rps' }),
     ratio(rows, { name: 'snapshot ÷ snapshot (events) (rows/s)', numerator: 'snapshot', denominator: 'snapshot (events)', metric: 'rps' }),
     ratio(rows, { name: 'source ÷ raw decode (rows/s)', numerator: 'source', denominator: 'raw decode', metric: 'rps' }),
     ratio(rows, { name: 'end-to-end ÷ source (rows/s)', numerator: 'end-to-end', denominator: 'source', metric: 'rps' }),
+    ratio(rows, { name: 'source ÷ debezium (CPU per row)', numerator: 'source', denominator: 'debezium', metric: 'cpuUsPerRequest' }),
     ratio(rows, { name: 'end-to-end ÷ raw decode (CPU per row)', numerator: 'end-to-end', denominator: 'raw decode', metric: 'cpuUsPerRequest' }),
     ratio(rows, { name: 'snapshot ÷ COPY pipe (CPU per row)', numerator: 'snapshot', denominator: 'COPY pipe', metric: 'cpuUsPerRequest' }),
   ];

@@ -126,12 +126,16 @@ async function runCdcSuite(ctx: SuiteContext): Promise<SuiteResult> {
         if (!definitions.has(role)) definitions.set(role, benchPipeline(infra.serverUrl, dbs, tag, role));
         return definitions.get(role)!;
       },
-      sampler: (pipeline = true) => new CpuSampler(cpuClient, [dbs.monolith.name, dbs.service.name], pipeline ? fixed : []),
+      sampler: (pipeline = true, extra = []) => new CpuSampler(cpuClient, [dbs.monolith.name, dbs.service.name], [...(pipeline ? fixed : []), ...extra]),
+      mode: ctx.options.mode,
+      namedRows: ctx.options.rows,
+      kafkaPid: infra.kafkaPid,
+      onCleanup: (close) => cleanup.push(close),
     };
     notes.push(`Servers: ${infra.describe}; ${ctx.options.mode} volumes: burst ${volumes.burstRows.toLocaleString('en-US')} rows, lag ${volumes.lagSeconds} s at ${volumes.lagRate.toLocaleString('en-US')} rows/s after ${volumes.lagWarmupSeconds} s warm-up, snapshot ${volumes.snapshotRows.toLocaleString('en-US')} rows, bulk load at scale ${volumes.scaleRows.toLocaleString('en-US')} rows.`);
 
     await phase(['snapshot', 'snapshot (events)', 'COPY pipe', 'bulk load at scale'], () => snapshotPhase(run));
-    await phase(['raw decode', 'source', 'end-to-end'], () => throughputPhase(run));
+    await phase(['raw decode', 'source', 'debezium', 'end-to-end'], () => throughputPhase(run));
     await phase(['lag'], async () => [await lagPhase(run)]);
     if (profiler) {
       if (selected(['raw decode', 'source', 'end-to-end'])) {
@@ -170,9 +174,9 @@ async function runCdcSuite(ctx: SuiteContext): Promise<SuiteResult> {
 function methodNotes(burst: number): string[] {
   const cpus = os.cpus().length;
   return [
-    `raw decode, source and end-to-end drain the same committed ${burst.toLocaleString('en-US')}-row transaction one after another, each from a slot made before it; clocks run from the consumer's start (for ours: once it streams) until the last change is done.`,
+    `raw decode, source, debezium and end-to-end drain the same committed ${burst.toLocaleString('en-US')}-row transaction one after another, each from a slot made before it; clocks run from the consumer's start (for ours and Debezium: once it streams) until the last change is done.`,
     'lag: latency = the NOTIFY a statement trigger on the service table sends at the sink\'s commit, received by the bench, minus the moment the writer\'s COMMIT returned; one writer connection, so commits are in id order.',
-    'CPU µs/row: user + system time per row of every process measured (from /proc): client = pg_recvlogical or the two psql, node = our pipeline process, walsender, pg backends = the other backends on the two databases, kafka = the broker JVM when the bench started it. Postgres\' background writers are not counted.',
+    'CPU µs/row: user + system time per row of every process measured (from /proc): client = pg_recvlogical or the two psql, node = our pipeline process, jvm = Debezium\'s (from streaming on), walsender, pg backends = the other backends on the two databases, kafka = the broker JVM when the bench started it. Postgres\' background writers are not counted.',
     ...(cpus <= 2 ? [`${cpus} cores: Postgres, the broker and our pipeline process share them, so a row's CPU per row bounds its rate as much as its code does.`] : []),
   ];
 }

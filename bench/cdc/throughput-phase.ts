@@ -1,15 +1,16 @@
 import { unmeasuredRow, type RowResult } from '../report';
 import { measure, type CdcRun } from './context';
+import { prepareDebezium } from './debezium';
 import { createRawSlot, dropRawSlot, rawDecode } from './raw-decode';
 import { measuredRow, rowWhat } from './rows';
 import { handled } from './snapshot-phase';
 import { ackedPast, countRows, endMarker, insertUsers, sourceProgress, waitForPipeline } from './workload';
 
 /**
- * raw decode, source and end-to-end drain the very same committed burst, one after another, each on a slot of its
- * own made before the burst: same WAL, same changes, and no row competes with another for the two cores. The clock
- * runs from the consumer's start (our pipeline: once it streams) to the last change done, so every row is timed
- * the same way: decoding starts when the consumer connects. Leaves the forward pipeline running for the lag row.
+ * raw decode, source, debezium and end-to-end drain the very same committed burst, one after another, each on a slot
+ * of its own made before the burst: same WAL, same changes, and no row competes with another for the two cores. The
+ * clock runs from the consumer's start (our pipeline and Debezium: once it streams) to the last change done, so every
+ * row is timed the same way: decoding starts when the consumer connects. Leaves the forward pipeline running for the lag row.
  */
 export async function throughputPhase(run: CdcRun): Promise<RowResult[]> {
   const { monolith, service, host, volumes: v, log } = run;
@@ -20,6 +21,8 @@ export async function throughputPhase(run: CdcRun): Promise<RowResult[]> {
   const what = (name: 'raw decode' | 'source' | 'end-to-end') => rowWhat(name, v, run.recvlogical);
 
   if (run.recvlogical) await createRawSlot(monolith, raw.slot, raw.publication, 'users');
+  // Builds its harness (Maven, once) and makes its slot; a row that cannot run says why when measured.
+  const debezium = await prepareDebezium(run);
   // First starts take the (empty) snapshots and create the slots; stopping confirms them, so the burst is all new.
   for (const [definition, parts] of [[source, 'source'], [forward, 'source+sink']] as const) {
     await host.startPipeline(definition, parts);
@@ -60,6 +63,9 @@ export async function throughputPhase(run: CdcRun): Promise<RowResult[]> {
     }
   });
 
+  // After ours and before end-to-end, which leaves the forward pipeline running for the lag row.
+  const debeziumRow = await debezium.measure();
+
   const endToEnd = await measure(run, 'end-to-end', async () => {
     const loadavg1 = run.sampleLoad();
     const sampler = run.sampler();
@@ -78,5 +84,5 @@ export async function throughputPhase(run: CdcRun): Promise<RowResult[]> {
       details: { startMs: Math.round(totalMs), sinkStartMs: Math.round(sinkMs), insertSeconds: insert.seconds, sink: done.status.sink },
     });
   });
-  return [rawRow, sourceRow, endToEnd];
+  return [rawRow, sourceRow, debeziumRow, endToEnd];
 }
