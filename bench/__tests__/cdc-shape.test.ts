@@ -51,14 +51,20 @@ describeWithKafka('npm run bench --smoke --suite cdc', () => {
       expect(r.cpuUsPerRequest === null || isNumber(r.cpuUsPerRequest)).toBe(true);
     };
     rows.forEach(check);
-    const lag = rows.find((r) => r.name === 'lag')!;
-    for (const n of [lag.p50, lag.p90, lag.p99]) expect(isNumber(n)).toBe(true);
-    expect(lag.offeredRate).toBe(2_000);
+    for (const [name, rate] of [['lag', 2_000], ['lag at 10k', 10_000]] as const) {
+      const lag = rows.find((r) => r.name === name)!;
+      for (const n of [lag.p50, lag.p90, lag.p99]) expect(isNumber(n)).toBe(true);
+      expect({ name, offeredRate: lag.offeredRate }).toEqual({ name, offeredRate: rate });
+    }
+    // The smoke run's big transaction: all of it applied, and the pipeline process's peak memory in the note.
+    const big = rows.find((r) => r.name === 'big transaction')!;
+    expect(big.requests).toBe(5_000);
+    expect(big.note).toMatch(/pipeline process peak RSS \d+ MB \(\d+ MB before the insert\)/);
   });
 
-  it('computes the three targets and says whether each is met', () => {
+  it('computes the four targets and says whether each is met', () => {
     const byName = new Map(results.suites.cdc.ratios.map((r) => [r.name, r]));
-    for (const name of ['end-to-end ÷ raw decode (rows/s)', 'lag p99, commit → applied (ms, absolute)', 'snapshot ÷ COPY pipe (rows/s)']) {
+    for (const name of ['end-to-end ÷ raw decode (rows/s)', 'lag p99, commit → applied (ms, absolute)', 'lag at 10k p99, commit → applied (ms, absolute)', 'snapshot ÷ COPY pipe (rows/s)']) {
       const r = byName.get(name)!;
       expect(r.target).toBeDefined();
       expect(isNumber(r.value)).toBe(true);
@@ -80,6 +86,8 @@ describeWithKafka('npm run bench --smoke --suite cdc', () => {
     expect(run.stdout).toContain('| row | rows/s | p50 ms | p99 ms | errors | CPU µs/row | × raw decode rows/s | note |');
     for (const name of ROW_NAMES) expect(run.stdout).toContain(`| ${name} |`);
     expect(run.stdout).toMatch(/\| end-to-end ÷ raw decode \(rows\/s\) \| [\d.]+ \| >= 0\.3 \| \*\*(yes|NO)\*\* \|/);
+    expect(run.stdout).toMatch(/\| lag p99, commit → applied \(ms, absolute\) \| [\d.,]+ \| <= 100 \| \*\*(yes|NO)\*\* \|/);
+    expect(run.stdout).toMatch(/\| lag at 10k p99, commit → applied \(ms, absolute\) \| [\d.,]+ \| <= 250 \| \*\*(yes|NO)\*\* \|/);
   });
 
   it('leaves no database, slot, topic or group of its own behind', async () => {

@@ -30,17 +30,27 @@ describe('CDC bench summaries', () => {
     expect(categoryOf('file:///app/facade/src/routing/router.ts', 'handle')).toBe('facade');
   });
 
-  it('checks the three targets, the lag one as an absolute p99, and renders a miss as NO', () => {
-    const rows = [row('raw decode', 100_000, 1), row('end-to-end', 100_000, 5), row('lag', 20_000, 10, 600), row('snapshot', 10_000, 1), row('COPY pipe', 10_000, 0.5)];
+  it('checks the four targets, the lag ones as an absolute p99, and renders a miss as NO', () => {
+    const rows = [
+      row('raw decode', 100_000, 1),
+      row('end-to-end', 100_000, 5),
+      row('lag', 20_000, 10, 120),
+      row('lag at 10k', 100_000, 10, 250),
+      row('snapshot', 10_000, 1),
+      row('COPY pipe', 10_000, 0.5),
+    ];
     const ratios = cdcRatios(rows);
     const byName = new Map(ratios.map((r) => [r.name, r]));
     expect(byName.get('end-to-end ÷ raw decode (rows/s)')).toMatchObject({ value: 0.2, met: false });
-    expect(byName.get('lag p99, commit → applied (ms, absolute)')).toMatchObject({ value: 600, met: false });
+    expect(byName.get('lag p99, commit → applied (ms, absolute)')).toMatchObject({ value: 120, target: { op: '<=', value: 100 }, met: false });
+    expect(byName.get('lag at 10k p99, commit → applied (ms, absolute)')).toMatchObject({ value: 250, target: { op: '<=', value: 250 }, met: true });
+    expect(cdcRatios([row('lag', 20_000, 10, 99)]).find((r) => r.name.startsWith('lag at 10k'))).toMatchObject({ value: null, met: null });
     expect(byName.get('snapshot ÷ COPY pipe (rows/s)')).toMatchObject({ value: 0.5, met: true });
     expect(rows[0]).toMatchObject({ rps: 100_000, cpuUsPerRequest: 10, requests: 100_000 });
     const text = renderSuite({ suite: 'cdc', rows: [...rows, unmeasuredRow('source', '', 'failed', 'why')], ratios, notes: [] }, 'raw decode', { rate: 'rows/s', item: 'row' });
     expect(text).toContain('| row | rows/s | p50 ms | p99 ms | errors | CPU µs/row | × raw decode rows/s | note |');
-    expect(text).toContain('| lag p99, commit → applied (ms, absolute) | 600.00 | <= 500 | **NO** |');
+    expect(text).toContain('| lag p99, commit → applied (ms, absolute) | 120.00 | <= 100 | **NO** |');
+    expect(text).toContain('| lag at 10k p99, commit → applied (ms, absolute) | 250.00 | <= 250 | **yes** |');
     expect(text).toContain('| source | – | – | – | – | – | – | failed: why |');
   });
 

@@ -33,6 +33,8 @@ export interface LagOptions {
   listener: Client;
   rate: number;
   rowsPerTx: number;
+  /** Starts every email and name the load writes, so two loads on one table never collide on the unique email. */
+  label: string;
   warmupSeconds: number;
   seconds: number;
   /** How long the last transactions may take to arrive after writing stopped before they count as lost. */
@@ -101,9 +103,9 @@ export async function measureLag(o: LagOptions): Promise<LagResult> {
         windowStart = performance.now();
       }
       const { rows } = await o.writer.query<{ id: number }>(
-        `WITH ins AS (INSERT INTO users (email, name) SELECT 'lag' || $1::int || '.' || g || '@example.com', 'User lag ' || $1::int || '.' || g
+        `WITH ins AS (INSERT INTO users (email, name) SELECT $3::text || $1::int || '.' || g || '@example.com', 'User ' || $3::text || ' ' || $1::int || '.' || g
            FROM generate_series(1, $2::int) g RETURNING id) SELECT max(id)::int AS id FROM ins`,
-        [k, o.rowsPerTx],
+        [k, o.rowsPerTx, o.label],
       );
       txs.push({ maxId: rows[0].id, committedAt: performance.now(), committedMs: Date.now(), measured: k >= warmupTx });
     }

@@ -2,7 +2,7 @@ import { ratio, type RatioResult, type RowResult } from '../report';
 import { cpuUsPerRow, describeCpu, type CpuBreakdown } from './cpu-sampler';
 import type { CdcVolumes } from './volumes';
 
-export const ROW_NAMES = ['raw decode', 'source', 'debezium', 'end-to-end', 'lag', 'snapshot', 'snapshot (events)', 'COPY pipe', 'bulk load at scale'] as const;
+export const ROW_NAMES = ['raw decode', 'source', 'debezium', 'end-to-end', 'big transaction', 'lag', 'lag at 10k', 'snapshot', 'snapshot (events)', 'COPY pipe', 'bulk load at scale'] as const;
 export type CdcRowName = (typeof ROW_NAMES)[number];
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -17,8 +17,12 @@ export function rowWhat(name: CdcRowName, v: CdcVolumes, recvlogical: string | n
       return `anchor: real Debezium 3.6.1 (embedded engine, Postgres connector, pgoutput, JSON without schemas) handing its events to a KafkaProducer (acks=all, idempotent) in one JVM, on its own slot: the same ${n(v.burstRows)}-row burst until Kafka has acknowledged its last change`;
     case 'end-to-end':
       return `the shop plan's users forward pipeline (monolith users → service users, name → full_name), source + sink in one process like the CDC worker: the same burst until all ${n(v.burstRows)} rows are committed in the service table`;
+    case 'big transaction':
+      return `ONE monolith transaction of ${n(v.bigTxRows)} rows (INSERT … SELECT generate_series) through the running forward pipeline, source + sink in one process: from its COMMIT until all rows are in the service table, with the pipeline process's peak RSS`;
     case 'lag':
       return `${n(v.lagRate)} rows/s (transactions of ${v.lagRowsPerTx} rows) for ${v.lagSeconds} s through the running forward pipeline: monolith COMMIT → row visible in the service table; p50/p99 over transactions`;
+    case 'lag at 10k':
+      return `the same at ${n(v.lagHighRate)} rows/s (transactions of ${v.lagHighRowsPerTx} rows) for ${v.lagSeconds} s, right after the lag row`;
     case 'snapshot':
       return `first start of a new forward pipeline (the plan's default, snapshot: bulk) on a ${n(v.snapshotRows)}-row monolith users table: exported snapshot → COPY in parallel ctid chunks → the (empty) service table, until the pipeline streams`;
     case 'snapshot (events)':
@@ -67,22 +71,26 @@ export function measuredRow(name: CdcRowName, what: string, m: Measured): RowRes
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-/** The issues' targets (CDC's three, then issue 12's Debezium one), then what helps read them. */
-export function cdcRatios(rows: RowResult[]): RatioResult[] {
-  const lag = rows.find((r) => r.name === 'lag' && r.status === 'measured');
-  const lagP99: RatioResult = {
-    name: 'lag p99, commit → applied (ms, absolute)',
-    numerator: 'lag',
-    // Not a ratio: the target is an absolute latency, so the row is compared with 1 ms.
+/** An absolute latency target: the row's p99 against `limitMs` (not a ratio, so the row is compared with 1 ms). */
+function lagP99(rows: RowResult[], row: CdcRowName, name: string, limitMs: number): RatioResult {
+  const lag = rows.find((r) => r.name === row && r.status === 'measured');
+  return {
+    name,
+    numerator: row,
     denominator: '1 ms',
     metric: 'p99',
     value: lag?.p99 ?? null,
-    target: { op: '<=', value: 500 },
-    met: lag?.p99 == null ? null : lag.p99 <= 500,
+    target: { op: '<=', value: limitMs },
+    met: lag?.p99 == null ? null : lag.p99 <= limitMs,
   };
+}
+
+/** The issue's targets, then what helps read them. */
+export function cdcRatios(rows: RowResult[]): RatioResult[] {
   return [
     ratio(rows, { name: 'end-to-end ÷ raw decode (rows/s)', numerator: 'end-to-end', denominator: 'raw decode', metric: 'rps', target: { op: '>=', value: 0.3 } }),
-    lagP99,
+    lagP99(rows, 'lag', 'lag p99, commit → applied (ms, absolute)', 100),
+    lagP99(rows, 'lag at 10k', 'lag at 10k p99, commit → applied (ms, absolute)', 250),
     ratio(rows, { name: 'snapshot ÷ COPY pipe (rows/s)', numerator: 'snapshot', denominator: 'COPY pipe', metric: 'rps', target: { op: '>=', value: 0.5 } }),
     // Issue 12: our source must be at least as fast as Debezium's, on the same burst into the same Kafka.
     ratio(rows, { name: 'source ÷ debezium (rows/s)', numerator: 'source', denominator: 'debezium', metric: 'rps', target: { op: '>=', value: 1 } }),

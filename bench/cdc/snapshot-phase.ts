@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { peakRssMb, resetPeakRss } from '../../lib/process/memory';
 import { dropPipelineSource } from '../../migrations/cdc/source';
 import { unmeasuredRow, type RowResult } from '../report';
 import { measure, type CdcRun } from './context';
@@ -55,25 +55,6 @@ export async function snapshotPhase(run: CdcRun): Promise<RowResult[]> {
   await monolith.query('TRUNCATE users CASCADE');
   await service.query('TRUNCATE users CASCADE');
   return [snapshot, events, copy, scale];
-}
-
-/** Peak resident set of a process so far (VmHWM), in MB; null where /proc does not tell. */
-function peakRssMb(pid: number): number | null {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Math.round(Number(kb) / 1024) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Starts the peak over (`echo 5 > /proc/<pid>/clear_refs`, Linux ≥ 4.0), so each row reports its own. */
-function resetPeakRss(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  } catch {
-    // Then the row's peak may be an earlier one's: the note says "peak since start".
-  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { BENCH_APP, connect, connectWriter, createShopDatabases } from './databa
 import { PipelineHost } from './host';
 import { startCdcInfra } from './infra';
 import { deleteKafkaLeftovers } from './kafka-cleanup';
+import { bigTransactionPhase } from './big-tx-phase';
 import { lagPhase } from './lag-phase';
 import { benchPipeline, pipelineTopics, type PipelineRole } from './pipelines';
 import { profileDrains } from './profile-phase';
@@ -132,11 +133,12 @@ async function runCdcSuite(ctx: SuiteContext): Promise<SuiteResult> {
       kafkaPid: infra.kafkaPid,
       onCleanup: (close) => cleanup.push(close),
     };
-    notes.push(`Servers: ${infra.describe}; ${ctx.options.mode} volumes: burst ${volumes.burstRows.toLocaleString('en-US')} rows, lag ${volumes.lagSeconds} s at ${volumes.lagRate.toLocaleString('en-US')} rows/s after ${volumes.lagWarmupSeconds} s warm-up, snapshot ${volumes.snapshotRows.toLocaleString('en-US')} rows, bulk load at scale ${volumes.scaleRows.toLocaleString('en-US')} rows.`);
+    notes.push(`Servers: ${infra.describe}; ${ctx.options.mode} volumes: burst ${volumes.burstRows.toLocaleString('en-US')} rows, lag ${volumes.lagSeconds} s at ${volumes.lagRate.toLocaleString('en-US')} and at ${volumes.lagHighRate.toLocaleString('en-US')} rows/s after ${volumes.lagWarmupSeconds} s warm-up each, big transaction ${volumes.bigTxRows.toLocaleString('en-US')} rows, snapshot ${volumes.snapshotRows.toLocaleString('en-US')} rows, bulk load at scale ${volumes.scaleRows.toLocaleString('en-US')} rows.`);
 
     await phase(['snapshot', 'snapshot (events)', 'COPY pipe', 'bulk load at scale'], () => snapshotPhase(run));
     await phase(['raw decode', 'source', 'debezium', 'end-to-end'], () => throughputPhase(run));
-    await phase(['lag'], async () => [await lagPhase(run)]);
+    await phase(['lag', 'lag at 10k'], () => lagPhase(run));
+    await phase(['big transaction'], async () => [await bigTransactionPhase(run)]);
     if (profiler) {
       if (selected(['raw decode', 'source', 'end-to-end'])) {
         await profileDrains(run, profiler).catch((err: unknown) => profiler!.failures.push(`drains: ${firstLine(err)}`));

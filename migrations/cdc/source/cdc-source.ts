@@ -71,6 +71,8 @@ export interface CdcSourceOptions {
   snapshotChunkRows?: number;
   maxBatchRecords?: number;
   maxPendingRecords?: number;
+  /** Bytes of change records held for Kafka before the replication stream waits (ChangeWriter, default 16 MB). */
+  maxPendingBytes?: number;
   /** How long to wait for a slot still held by a previous (killed) run before giving up. */
   slotWaitMs?: number;
   reconnect?: { initialMs?: number; maxMs?: number };
@@ -215,6 +217,7 @@ export class CdcSource {
       logger: this.logger,
       maxBatchRecords: this.options.maxBatchRecords,
       maxPendingRecords: this.options.maxPendingRecords,
+      maxPendingBytes: this.options.maxPendingBytes,
       onDelivered: (cp) => this.onDelivered(cp),
       onRecords: (n) => this.rate.add(n),
       onFailure: (err) => void this.onWriterFailure(err),

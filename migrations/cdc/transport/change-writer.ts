@@ -30,6 +30,12 @@ export interface ChangeWriterOptions {
   /** Above this backlog `whenWritable` waits: the replication stream is paused meanwhile. */
   maxPendingRecords?: number;
   /**
+   * The same limit in bytes of keys and values (default 16 MB), whichever is reached first. What the process holds
+   * while Kafka is slower than decoding: records are ≈ 600 bytes for a narrow table and many KB for a wide one, and
+   * 100,000 records held as JS strings made a worker streaming one big transaction peak above 1 GB.
+   */
+  maxPendingBytes?: number;
+  /**
    * Upper bound of one produce request's payload per topic. Kafka refuses a record batch over the broker's
    * `message.max.bytes` (1 MB by default), so a topic's share of a batch goes out in several sends, in order.
    */
@@ -67,10 +73,13 @@ export class ChangeWriter {
   private wakeSleeper: (() => void) | null = null;
   private readonly maxBatch: number;
   private readonly maxPending: number;
+  private readonly maxPendingBytes: number;
+  private pendingBytes = 0;
 
   constructor(private readonly options: ChangeWriterOptions) {
     this.maxBatch = options.maxBatchRecords ?? 10_000;
     this.maxPending = options.maxPendingRecords ?? 100_000;
+    this.maxPendingBytes = options.maxPendingBytes ?? 16 * 1024 * 1024;
   }
 
   /** Records not yet acknowledged by Kafka. */
@@ -101,14 +110,15 @@ export class ChangeWriter {
     if (records.length) {
       this.chunks.push(records);
       this.written += records.length;
+      this.pendingBytes += sizeOf(records);
     }
     if (checkpoint) this.checkpoints.push({ position: this.written, checkpoint });
     this.kick();
   }
 
-  /** Resolves when the backlog is below the limit; rejects if the writer failed or was closed. */
+  /** Resolves when the backlog is below both limits; rejects if the writer failed or was closed. */
   whenWritable(): Promise<void> {
-    return this.waitFor(() => this.backlog < this.maxPending);
+    return this.waitFor(() => this.backlog < this.maxPending && this.pendingBytes < this.maxPendingBytes);
   }
 
   /** Resolves when everything written so far is in Kafka and its checkpoints were reported. */
@@ -169,6 +179,7 @@ export class ChangeWriter {
         this.sendingSince = Date.now();
         await this.deliver(batch).finally(() => (this.sendingSince = null));
         this.delivered += batch.length;
+        this.pendingBytes -= sizeOf(batch);
         this.options.onRecords?.(batch.length);
         this.settleWaiters();
       }
@@ -284,4 +295,14 @@ export class ChangeWriter {
       this.wakeSleeper = done;
     });
   }
+}
+
+/**
+ * Characters of keys and values: bytes for ASCII, which JSON mostly is (a string's length is known without walking
+ * it, unlike its UTF-8 size). Good enough for a memory bound.
+ */
+function sizeOf(records: ChangeRecord[]): number {
+  let n = 0;
+  for (const r of records) n += (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  return n;
 }

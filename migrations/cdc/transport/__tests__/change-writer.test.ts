@@ -25,7 +25,7 @@ const logger = createLogger('writer-test', 'silent');
 const rec = (topic: string, key: string): ChangeRecord => ({ topic, key, value: `{"k":"${key}"}` });
 const cp = (lsn: number): Checkpoint => ({ lsn: BigInt(lsn), commitTsMs: lsn });
 
-function setup(options: { maxBatchRecords?: number; maxPendingRecords?: number; stallMs?: number } = {}) {
+function setup(options: { maxBatchRecords?: number; maxPendingRecords?: number; maxPendingBytes?: number; stallMs?: number } = {}) {
   const producer = new FakeProducer();
   const delivered: number[] = [];
   const writer = new ChangeWriter({
@@ -137,5 +137,24 @@ describe('ChangeWriter', () => {
     release();
     await waiting;
     expect(writer.backlog).toBe(0);
+  });
+
+  it('makes writers wait while the buffered bytes are over the limit, however few the records', async () => {
+    // Two records of ≈ 600 characters each against a 1,000-byte limit: the second write must wait for the first send.
+    const { producer, writer } = setup({ maxPendingBytes: 1_000 });
+    const wide = (key: string): ChangeRecord => ({ topic: 'a', key, value: 'x'.repeat(600) });
+    let release!: () => void;
+    producer.gate = new Promise((r) => (release = r));
+    writer.write([wide('1')]);
+    await writer.whenWritable();
+    writer.write([wide('2')]);
+    let writable = false;
+    const waiting = writer.whenWritable().then(() => (writable = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect({ writable, backlog: writer.backlog }).toEqual({ writable: false, backlog: 2 });
+    release();
+    await waiting;
+    await writer.drain();
+    expect(producer.sent.flatMap((s) => s.messages.map((m) => m.key))).toEqual(['1', '2']);
   });
 });
