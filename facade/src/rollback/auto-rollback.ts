@@ -54,12 +54,29 @@ export class AutoRollback {
   ) {}
 
   start(intervalMs = 1000): void {
+    // Forget at the very change, not at the next check: a gate read right after a stage move (the CLI waits until the
+    // facade serves the new stage, then reads its counts) must not see the old stage's requests.
+    this.flags.on('changed', () => {
+      if (this.timer) this.noteStages();
+    });
     this.timer = setInterval(() => void this.check(), intervalMs);
     this.timer.unref();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** A stage change starts a new window: the outcomes seen before it are no evidence about the new stage. */
+  private noteStages(): void {
+    for (const context of Object.keys(this.plan.contexts)) {
+      if (!effectiveAutoRollback(this.plan, context).enabled) continue;
+      const { stage, percent } = this.flags.state(context);
+      const before = this.seen.get(context);
+      if (before && (before.stage !== stage || before.percent !== percent)) this.outcomes.reset(context);
+      this.seen.set(context, { stage, percent });
+    }
   }
 
   async check(): Promise<RollbackRecord[]> {
@@ -67,14 +84,12 @@ export class AutoRollback {
     this.busy = true;
     const done: RollbackRecord[] = [];
     try {
+      this.noteStages();
       for (const context of Object.keys(this.plan.contexts)) {
         const rule = effectiveAutoRollback(this.plan, context);
         if (!rule.enabled) continue;
         const position = this.flags.state(context);
         const { stage } = position;
-        const before = this.seen.get(context);
-        if (before && (before.stage !== stage || before.percent !== position.percent)) this.outcomes.reset(context);
-        this.seen.set(context, { stage, percent: position.percent });
         if (stage !== 'canary' && stage !== 'cutover') continue;
         const w = this.outcomes.window(context, rule.windowSeconds);
         if (w.requests < rule.minRequests || w.errorRate <= rule.maxErrorRate) continue;
