@@ -35,9 +35,12 @@ describe('the local stack\'s Unleash server', () => {
       expect(ok.status).toBe(200);
     }, 15_000, 500);
     const cookie = ok.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-    const me = await fetch(`${unleash.url}/api/admin/user`, { headers: { cookie } });
-    expect(me.status).toBe(200);
-    expect(((await me.json()) as { user?: { username?: string } }).user?.username).toBe('admin');
+    // Its session store, too, may take a moment after the login's answer on a busy machine (seen at load 20: 401).
+    await eventually(async () => {
+      const me = await fetch(`${unleash.url}/api/admin/user`, { headers: { cookie } });
+      expect(me.status).toBe(200);
+      expect(((await me.json()) as { user?: { username?: string } }).user?.username).toBe('admin');
+    }, 15_000, 500);
 
     expect((await login('not-the-password')).status).toBe(401);
   });
