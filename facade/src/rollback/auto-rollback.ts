@@ -61,6 +61,9 @@ export class AutoRollback {
     });
     this.timer = setInterval(() => void this.check(), intervalMs);
     this.timer.unref();
+    // The stages the facade serves from the start (it reads its flags before it listens): a change within the first
+    // check's second must start a new window too.
+    this.noteStages();
   }
 
   stop(): void {
