@@ -80,9 +80,10 @@ interface Engine {
  * Requests go to that server's `web` with options prepared once per upstream (target, keep-alive agent, timeout)
  * and, when the facade already holds the body, the exact bytes to send; a request without a body is ended at once,
  * any other streams through untouched. The response is written by `relay` (`selfHandleResponse`). The middleware's
- * own per-request layer (a path filter that parses a URL, an options copy, an async router and its promises) decides nothing here that the facade has not already decided, so it is not on the path
- * (on this project's loaded bench machine the two were within noise of each other: BENCHMARKS.md). Events are
- * listened to once, here, not per request: each request carries its own callbacks under a symbol.
+ * own per-request layer (a path filter that parses a URL, an options copy, an async router and its promises)
+ * decides nothing here that the facade has not already decided, so it is not on the path (on this project's loaded
+ * bench machine the two were within noise of each other: BENCHMARKS.md). Events are listened to once, here, not per
+ * request: each request carries its own callbacks under a symbol.
  */
 export class Forwarder {
   private engine!: Engine;
