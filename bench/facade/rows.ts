@@ -50,6 +50,7 @@ export const ROW_NAMES = ROWS.map((r) => r.name);
  */
 export const BASELINE_ROWS: RowSpec[] = [
   { name: 'baseline/monolith', what: 'the baseline checkout\'s facade, context (payments) in monolith stage', target: 'baseline', path: '/api/payments/42', context: 'payments' },
+  { name: 'baseline/canary50', what: 'the baseline checkout\'s facade, context (orders) at a 50 % canary, sticky users', target: 'baseline', path: '/api/orders/42', context: 'orders' },
   { name: 'baseline/shadow100', what: 'the baseline checkout\'s facade, context (users) 100 % shadowed', target: 'baseline', path: '/api/users/42', context: 'users' },
   { name: 'baseline/monolith/paced', what: `baseline/monolith at ${PACED_RATE} req/s offered`, target: 'baseline', path: '/api/payments/42', paced: true },
   { name: 'baseline/shadow100/paced', what: `baseline/shadow100 at ${PACED_RATE} req/s offered`, target: 'baseline', path: '/api/users/42', context: 'users', paced: true },

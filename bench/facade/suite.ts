@@ -219,7 +219,7 @@ function describeFacadeRow(row: RowSpec, served: Record<string, number>, shadow:
   const compared = (shadow.matched ?? 0) + (shadow.diff ?? 0) + (shadow.error ?? 0);
   const details = { servedBy: served, shadow };
   const pct = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(1)} %` : '–');
-  if (row.name === 'facade/canary50') {
+  if (row.name.endsWith('/canary50')) {
     const toMonolith = served.monolith ?? 0;
     return { details, note: `${pct(served[ctx] ?? 0, total)} served by the service; the monolith half shadowed: ${pct(compared, toMonolith)} compared, ${shadow.diff ?? 0} diffs` };
   }
@@ -234,6 +234,7 @@ function facadeRatios(rows: RowResult[]) {
     ? [
         ratio(rows, { numerator: 'facade/monolith', denominator: 'baseline/monolith', metric: 'rps' }),
         ratio(rows, { numerator: 'facade/monolith', denominator: 'baseline/monolith', metric: 'cpuUsPerRequest' }),
+        ratio(rows, { numerator: 'facade/canary50', denominator: 'baseline/canary50', metric: 'cpuUsPerRequest' }),
         ratio(rows, { numerator: 'facade/shadow100', denominator: 'baseline/shadow100', metric: 'cpuUsPerRequest' }),
         ratio(rows, { numerator: 'baseline/monolith', denominator: 'node-forward', metric: 'rps' }),
         ratio(rows, { numerator: 'baseline/shadow100/paced', denominator: 'baseline/monolith/paced', metric: 'p99' }),

@@ -1,5 +1,4 @@
 import type http from 'node:http';
-import { Readable } from 'node:stream';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { Upstream } from '../upstreams/upstream';
 import { setForwardedHeaders } from './headers';
@@ -48,7 +47,27 @@ interface EngineOptions {
   target: { protocol: string; host: string; hostname: string; port: string; pathname: string };
   agent: http.Agent;
   proxyTimeout: number;
-  buffer?: Readable;
+  /** The response is written by `relay` (the engine's `proxyRes` event), not by the engine's own outgoing passes. */
+  selfHandleResponse: true;
+  buffer?: BodySource;
+}
+
+/**
+ * What the engine sends as the request body: it calls `buffer.pipe(upstreamRequest)` once the upstream request has
+ * its socket. A body the facade holds is written in one `end`, and a request without a body is ended at once,
+ * instead of a `Readable` (or the client's request) piped through stream machinery per request.
+ */
+interface BodySource {
+  pipe(to: http.ClientRequest): http.ClientRequest;
+}
+
+const NO_BODY: BodySource = { pipe: (to) => to.end() };
+
+class HeldBody implements BodySource {
+  constructor(private readonly bytes: Buffer) {}
+  pipe(to: http.ClientRequest): http.ClientRequest {
+    return to.end(this.bytes);
+  }
 }
 
 /** The part of httpxy's ProxyServer used here (http-proxy-middleware hands it to its plugins). */
@@ -59,11 +78,12 @@ interface Engine {
 /**
  * The proxying engine: http-proxy-middleware 4's, created once, with its httpxy proxy server taken from a plugin.
  * Requests go to that server's `web` with options prepared once per upstream (target, keep-alive agent, timeout)
- * and, when the facade already holds the body, the exact bytes to send; without one the request streams through
- * untouched. The middleware's own per-request layer (a path filter that parses a URL, an options copy, an async
- * router and its promises) decides nothing here that the facade has not already decided, so it is not on the path
- * (on this project's loaded bench machine the two were within noise of each other: BENCHMARKS.md). Events are
- * listened to once, here, not per request: each request carries its own callbacks under a symbol.
+ * and, when the facade already holds the body, the exact bytes to send; a request without a body is ended at once,
+ * any other streams through untouched. The response is written by `relay` (`selfHandleResponse`). The middleware's
+ * own per-request layer (a path filter that parses a URL, an options copy, an async router and its promises)
+ * decides nothing here that the facade has not already decided, so it is not on the path (on this project's loaded
+ * bench machine the two were within noise of each other: BENCHMARKS.md). Events are listened to once, here, not per
+ * request: each request carries its own callbacks under a symbol.
  */
 export class Forwarder {
   private engine!: Engine;
@@ -87,7 +107,10 @@ export class Forwarder {
             const call = req[CALL];
             if (call) call.reused = proxyReq.reusedSocket;
           });
-          proxy.on('proxyRes', (proxyRes: http.IncomingMessage, req: CalledRequest) => req[CALL]?.onResponse?.(proxyRes));
+          proxy.on('proxyRes', (proxyRes: http.IncomingMessage, req: CalledRequest, res: http.ServerResponse) => {
+            req[CALL]?.onResponse?.(proxyRes);
+            relay(req, res, proxyRes);
+          });
           proxy.on('end', (_req: http.IncomingMessage, res: http.ServerResponse) => {
             for (const listener of this.endListeners) listener(res);
           });
@@ -125,10 +148,11 @@ export class Forwarder {
       const u = call.target.url;
       // A bracketed IPv6 literal would be looked up as a name: the engine connects to the bare address.
       const target = { protocol: u.protocol, host: u.host, hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (u.protocol === 'https:' ? '443' : '80'), pathname: u.pathname };
-      options = { target, agent: call.target.agent, proxyTimeout: this.timeoutMs };
+      options = { target, agent: call.target.agent, proxyTimeout: this.timeoutMs, selfHandleResponse: true };
       this.prepared.set(call.target, options);
     }
-    if (call.body) options = { ...options, buffer: Readable.from([call.body]) };
+    if (call.body) options = { ...options, buffer: call.body.length === 0 ? NO_BODY : new HeldBody(call.body) };
+    else if (!hasBody(req)) options = { ...options, buffer: NO_BODY };
     // Errors arrive through the engine's `error` event (it has a listener); the promise can still reject when the
     // response itself fails, which the response's own close handling covers.
     this.engine.web(req, res, options).catch(this.engineFailed);
@@ -160,6 +184,43 @@ export class Forwarder {
   close(): void {
     this.endListeners.length = 0;
   }
+}
+
+/**
+ * The upstream's response to the client: what the engine's outgoing passes did (`selfHandleResponse` turns them
+ * off), without their per-request closures and per-header try/trim: `Transfer-Encoding` dropped for an HTTP/1.0
+ * client and for 204/304, `Connection` kept from the upstream or else the client's (`close` for HTTP/1.0), every
+ * upstream header, the status and its message; then the body, chunk by chunk with backpressure. The headers are set,
+ * not written: the response counts as started (`headersSent`) only once its first bytes go out, as before.
+ * The engine's own listeners still tie the two ends' closes and errors together and report the end.
+ */
+function relay(req: http.IncomingMessage, res: http.ServerResponse, proxyRes: http.IncomingMessage): void {
+  if (!res.headersSent) {
+    const headers = proxyRes.headers;
+    const status = proxyRes.statusCode ?? 502;
+    const http10 = req.httpVersion === '1.0';
+    if (http10 || status === 204 || status === 304) delete headers['transfer-encoding'];
+    if (http10) headers.connection = req.headers.connection || 'close';
+    else if (!headers.connection) headers.connection = req.headers.connection || 'keep-alive';
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      try {
+        res.setHeader(name, value);
+      } catch {
+        // A header Node refuses to send (an invalid character) is left out, as the engine did.
+      }
+    }
+    res.statusCode = status;
+    if (proxyRes.statusMessage) res.statusMessage = proxyRes.statusMessage;
+  }
+  proxyRes.on('data', (chunk: Buffer) => {
+    if (!res.write(chunk)) {
+      proxyRes.pause();
+      res.once('drain', () => proxyRes.resume());
+    }
+  });
+  proxyRes.on('end', () => res.end());
 }
 
 function hasBody(req: http.IncomingMessage): boolean {

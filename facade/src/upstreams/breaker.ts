@@ -36,6 +36,10 @@ export class UpstreamBreaker {
       volumeThreshold: options.volume,
       rollingCountTimeout: 10_000,
       rollingCountBuckets: 10,
+      // Only the counts decide; latency percentiles would keep every call's latency for the 10 s window and sort
+      // them all on each failure and, for the per-second snapshot nobody listens to, every second.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
       name,
     });
     const report = () => onStateChange(name, this.state);
