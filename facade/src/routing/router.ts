@@ -150,6 +150,7 @@ export class FacadeRouter {
     res.setHeader(HEADER_UPSTREAM, context.name);
     const safe = isSafeMethod(req.method);
     const started = Date.now();
+    const epoch = this.outcomes.epoch(context.name);
     let clientFault: IncompleteRequestError | undefined;
     context.breaker
       .run(
@@ -177,11 +178,11 @@ export class FacadeRouter {
       .then(
         () => {
           if (clientFault) this.incompleteRequest(res, clientFault);
-          else this.outcomes.record(context.name, true);
+          else this.outcomes.record(context.name, true, epoch);
         },
         (err: NodeJS.ErrnoException) => {
           // A refusal by the open breaker is still a request the service could not serve.
-          this.outcomes.record(context.name, false);
+          this.outcomes.record(context.name, false, epoch);
           if (res.headersSent) return; // a 5xx already on its way to the client
           if (safe && !retired) {
             // The monolith still has the data (reverse sync keeps it current), so a read never fails the user.

@@ -10,7 +10,22 @@ export class ServiceOutcomes {
 
   constructor(private readonly windowSeconds = 300) {}
 
-  record(context: string, ok: boolean): void {
+  /** Bumped by every reset: a request routed before it is no evidence about the window after it. */
+  private readonly epochs = new Map<string, number>();
+
+  /** The window a request routed now belongs to: give it back to `record` when the request ends. */
+  epoch(context: string): number {
+    return this.epochs.get(context) ?? 0;
+  }
+
+  record(context: string, ok: boolean, epoch = this.epoch(context)): void {
+    const total = this.totals.get(context) ?? { ok: 0, failed: 0 };
+    if (ok) total.ok += 1;
+    else total.failed += 1;
+    this.totals.set(context, total);
+    // Routed at the stage before a move (a request to a dead service that fails after the rollback): it counted
+    // against that stage, not the one the window now watches.
+    if (epoch !== this.epoch(context)) return;
     const now = Math.floor(Date.now() / 1000);
     let buckets = this.windows.get(context);
     if (!buckets) {
@@ -25,10 +40,6 @@ export class ServiceOutcomes {
     }
     if (ok) last.ok += 1;
     else last.failed += 1;
-    const total = this.totals.get(context) ?? { ok: 0, failed: 0 };
-    if (ok) total.ok += 1;
-    else total.failed += 1;
-    this.totals.set(context, total);
   }
 
   /** Requests and failures (5xx, timeouts, refused connections) over the last `seconds`. */
@@ -75,5 +86,6 @@ export class ServiceOutcomes {
   /** Forget a context's window, e.g. after a rollback, so the next decision sees only new traffic. */
   reset(context: string): void {
     this.windows.delete(context);
+    this.epochs.set(context, this.epoch(context) + 1);
   }
 }
