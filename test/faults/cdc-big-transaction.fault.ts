@@ -28,10 +28,12 @@ const ROWS = 1_000_000;
  * users row and Debezium's source block, no schemas), ≈ 1 KB each as the JS strings the source builds: holding the
  * transaction anywhere in the process takes ≈ 1 GB live, on top of the worker's ≈ 140 MB at rest. Streamed, the
  * source holds at most its writer's 16 MB backlog and the sink one fetch and one target transaction; V8 still lets
- * its heap grow to a few times what is live before it collects, so the measured peak is ≈ 600 MB (under load 20) and
- * holding 100,000 records (the writer's limit before the byte bound) peaked at 1,127 MB. Scenario 12 in the README.
+ * its heap grow to a few times what is live before it collects, so the measured peak is 589–631 MB under load 17–25
+ * and 688–730 MB on a quiet machine (it runs faster there, with more in flight), while holding 100,000 records (the
+ * writer's limit before the byte bound) peaked at 1,127 MB. 900 MB keeps room above the quiet runs and still fails
+ * the old behaviour by 200 MB. Scenario 12 in the README.
  */
-const PEAK_RSS_LIMIT_MB = 800;
+const PEAK_RSS_LIMIT_MB = 900;
 /** No row applied for this long means the pipeline is stuck, not slow. */
 const STALL_MS = 90_000;
 
@@ -88,7 +90,7 @@ describeWithKafka('fault 12: one monolith transaction of 1M rows streams through
   });
 
   // 1M rows through Kafka take 1–2 min on a quiet 2-core machine; the suite's 4 min would not cover a loaded one.
-  it('every row arrives, the commit is confirmed only once all of it is in Kafka, and the worker stays under 800 MB', async () => {
+  it('every row arrives, the commit is confirmed only once all of it is in Kafka, and the worker stays under 900 MB', async () => {
     const started = Date.now();
     // The (empty) bulk snapshot, then streaming.
     await workerApi(worker.url, `/contexts/${context}/extract`, {}, 120_000);
