@@ -85,7 +85,8 @@ describe('strangler up --plan (the sample library)', () => {
     // A busy CI machine lags the forward pipeline past the facade's default 500 ms re-ask of a differing read.
     const run = runCli(['up', '--plan', PLAN], { ...env, SHADOW_READ_DELAY_MS: '3000' });
     try {
-      await run.waitFor('strangler stack is up', 240_000);
+      // The table after 'stack is up' can arrive in a later chunk than that line: wait for the last line up prints.
+      await run.waitFor('Ctrl-C stops everything.', 240_000);
       const out = run.output();
       for (const name of ['postgres', 'unleash', 'cdc', 'facade']) expect(out).toMatch(new RegExp(`\\n${name} `));
       // Nothing of the shop: no monolith or service of its own, no shop flags.

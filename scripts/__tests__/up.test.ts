@@ -22,7 +22,8 @@ describe('strangler up and strangler demo', () => {
     const monolithPort = Number(ports.MONOLITH_PORT);
     const run = runCli(['up'], { STRANGLER_HOME: home, ...ports });
     try {
-      await run.waitFor('strangler stack is up', 180_000);
+      // The table after 'stack is up' can arrive in a later chunk than that line: wait for the last line up prints.
+      await run.waitFor('Ctrl-C stops everything.', 180_000);
       expect(run.output()).toMatch(new RegExp(`monolith\\s+http://127.0.0.1:${monolithPort}`));
       for (const name of ['postgres', 'unleash', 'kafka', 'users', 'orders', 'payments', 'notifications', 'facade']) expect(run.output()).toMatch(new RegExp(`\\n${name} `));
       const viaFacade = await fetch(`http://127.0.0.1:${ports.FACADE_PORT}/api/users?limit=100`);
